@@ -1,0 +1,167 @@
+"""Export an OverFill pair (full model + pruned decoder) as a model folder the engine reads.
+
+Folder: overfill.json (manifest), full.onnx, decoder.onnx, tokenizer.json,
+tokenizer_config.json, and optionally reference.json (PyTorch greedy ids for the tests).
+Graph I/O uses the HF/optimum names; see docs/model-format.md.
+
+Used as a library: make_fixtures.py drives it.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from typing import Dict, List, Optional
+
+import torch
+
+from .model import LlamaLM, empty_past
+
+OPSET = 17
+FORMAT_VERSION = 1
+
+
+class _OnnxWrapper(torch.nn.Module):
+    """Flattens the per-layer past into positional inputs for torch.onnx.export."""
+
+    def __init__(self, model: LlamaLM):
+        super().__init__()
+        self.model = model
+
+    def forward(self, input_ids, attention_mask, position_ids, *flat_past):
+        past = [(flat_past[2 * i], flat_past[2 * i + 1]) for i in range(self.model.cfg.num_layers)]
+        logits, presents = self.model(input_ids, attention_mask, position_ids, past, last_only=True)
+        out = [logits]
+        for k, v in presents:
+            out += [k, v]
+        return tuple(out)
+
+
+def io_names(num_layers: int):
+    ins = ["input_ids", "attention_mask", "position_ids"]
+    outs = ["logits"]
+    for i in range(num_layers):
+        ins += [f"past_key_values.{i}.key", f"past_key_values.{i}.value"]
+        outs += [f"present.{i}.key", f"present.{i}.value"]
+    return ins, outs
+
+
+@torch.no_grad()
+def export_graph(model: LlamaLM, path: str) -> None:
+    """One graph for prefill and decode steps; logits only for the last position ([b, 1, V])."""
+    cfg = model.cfg
+    model.eval()
+    s, p = 3, 2
+    ids = torch.zeros(1, s, dtype=torch.long)
+    mask = torch.ones(1, p + s, dtype=torch.long)
+    pos = torch.arange(p, p + s)[None]
+    past = []
+    for _ in range(cfg.num_layers):
+        past += [torch.zeros(1, cfg.num_kv_heads, p, cfg.head_dim)] * 2
+    ins, outs = io_names(cfg.num_layers)
+    axes: Dict[str, Dict[int, str]] = {
+        "input_ids": {0: "batch", 1: "sequence"},
+        "attention_mask": {0: "batch", 1: "total_sequence"},
+        "position_ids": {0: "batch", 1: "sequence"},
+        "logits": {0: "batch"},
+    }
+    for name in ins[3:]:
+        axes[name] = {0: "batch", 2: "past_sequence"}
+    for name in outs[1:]:
+        axes[name] = {0: "batch", 2: "total_sequence"}
+    torch.onnx.export(_OnnxWrapper(model), (ids, mask, pos, *past), path, input_names=ins,
+                      output_names=outs, dynamic_axes=axes, opset_version=OPSET, do_constant_folding=True)
+
+
+def sha256(path: str) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def write_pair(folder: str, full: LlamaLM, decoder: LlamaLM, tokenizer_dir: str, name: str,
+               description: str, fim_order: str = "psm", extra: Optional[dict] = None) -> dict:
+    """Export both graphs, copy the tokenizer, write overfill.json. Returns the manifest."""
+    os.makedirs(folder, exist_ok=True)
+    export_graph(full, os.path.join(folder, "full.onnx"))
+    export_graph(decoder, os.path.join(folder, "decoder.onnx"))
+    for f in ("tokenizer.json", "tokenizer_config.json"):
+        shutil.copyfile(os.path.join(tokenizer_dir, f), os.path.join(folder, f))
+    fc, dc = full.cfg, decoder.cfg
+
+    def graph(file: str, m: LlamaLM) -> dict:
+        return {"file": file, "params": m.num_params(), "hiddenSize": m.cfg.hidden_size,
+                "intermediateSize": m.cfg.intermediate_size, "sha256": sha256(os.path.join(folder, file))}
+
+    manifest = {
+        "format": "overfill-pair",
+        "formatVersion": FORMAT_VERSION,
+        "name": name,
+        "description": description,
+        "architecture": "llama",
+        "vocabSize": fc.vocab_size,
+        "contextLength": fc.max_position,
+        "kv": {"numLayers": fc.num_layers, "numKvHeads": fc.num_kv_heads, "headDim": fc.head_dim,
+               "dtype": "float32"},
+        "full": graph("full.onnx", full),
+        "decoder": graph("decoder.onnx", decoder),
+        "tokenizer": {"file": "tokenizer.json", "config": "tokenizer_config.json"},
+        "tokens": {"fimPrefix": "<fim_prefix>", "fimSuffix": "<fim_suffix>", "fimMiddle": "<fim_middle>",
+                   "endOfText": "<|endoftext|>", "fileSeparator": "<file_sep>",
+                   "stop": ["<|endoftext|>", "<file_sep>", "<fim_prefix>", "<fim_suffix>", "<fim_middle>"]},
+        "fimOrder": fim_order,
+        "io": {"inputIds": "input_ids", "attentionMask": "attention_mask", "positionIds": "position_ids",
+               "pastKey": "past_key_values.{i}.key", "pastValue": "past_key_values.{i}.value",
+               "presentKey": "present.{i}.key", "presentValue": "present.{i}.value",
+               "logits": "logits", "logitsPositions": "last"},
+        "opset": OPSET,
+    }
+    assert (dc.num_layers, dc.num_kv_heads, dc.head_dim) == (fc.num_layers, fc.num_kv_heads, fc.head_dim), \
+        "decoder must keep the full model's KV layout"
+    if extra:
+        manifest.update(extra)
+    with open(os.path.join(folder, "overfill.json"), "w") as f:
+        json.dump(manifest, f, indent=2)
+    return manifest
+
+
+@torch.no_grad()
+def greedy(full: LlamaLM, decoder: LlamaLM, prompt: List[int], n_new: int, mode: str):
+    """Greedy generation as the engine does it. mode: overfill | full | decoder.
+
+    The prefill model writes the prompt's KV and picks the first token; the step model
+    generates the rest, attending to that KV. Returns (ids, per-step top-5 logits)."""
+    prefill_m = decoder if mode == "decoder" else full
+    step_m = full if mode == "full" else decoder
+    n = len(prompt)
+    ids = torch.tensor([prompt])
+    logits, past = prefill_m(ids, torch.ones(1, n, dtype=torch.long), torch.arange(n)[None],
+                             empty_past(prefill_m.cfg))
+    out, tops = [], []
+    for step in range(n_new):
+        last = logits[0, -1]
+        tok = int(torch.argmax(last))
+        top = torch.topk(last, 5)
+        tops.append({"ids": top.indices.tolist(), "values": [round(float(v), 6) for v in top.values]})
+        out.append(tok)
+        if step == n_new - 1:
+            break
+        t = n + step
+        logits, past = step_m(torch.tensor([[tok]]), torch.ones(1, t + 1, dtype=torch.long),
+                              torch.tensor([[t]]), past)
+    return out, tops
+
+
+def write_reference(folder: str, full: LlamaLM, decoder: LlamaLM, prompt: List[int], n_new: int,
+                    prompt_text: Optional[str] = None) -> dict:
+    ref = {"promptIds": prompt, "promptText": prompt_text, "newTokens": n_new, "modes": {}}
+    for mode in ("overfill", "full", "decoder"):
+        ids, tops = greedy(full, decoder, prompt, n_new, mode)
+        margin = min(t["values"][0] - t["values"][1] for t in tops)
+        ref["modes"][mode] = {"ids": ids, "top5": tops, "minTop2Margin": margin}
+    with open(os.path.join(folder, "reference.json"), "w") as f:
+        json.dump(ref, f, indent=1)
+    return ref

@@ -1,0 +1,208 @@
+"""Llama-family causal LM (RMSNorm, RoPE, GQA, SwiGLU) written for ONNX export.
+
+The forward pass takes and returns the KV cache explicitly so the same module serves
+prefill, decode steps, OverFill training (decoder reading the full model's cache) and export.
+Shapes: past/present K and V are [batch, n_kv_heads, seq, head_dim].
+
+    /usr/bin/python3 -c "from training.model import *"   # imported by the other tools
+"""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass
+from typing import List, Optional, Tuple
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+KV = List[Tuple[torch.Tensor, torch.Tensor]]
+
+
+@dataclass
+class ModelConfig:
+    vocab_size: int = 2048        # byte-level BPE vocabulary incl. special tokens
+    hidden_size: int = 128        # model width; pruning shrinks it for the decoder
+    intermediate_size: int = 384  # SwiGLU width; pruning shrinks it for the decoder
+    num_layers: int = 4           # kept by pruning (the decoder reads every layer's KV)
+    num_heads: int = 4            # query heads, kept by pruning
+    num_kv_heads: int = 2         # GQA KV heads, kept by pruning
+    head_dim: int = 32            # kept by pruning: KV tensors stay the same shape
+    rope_theta: float = 10000.0
+    rms_eps: float = 1e-5
+    max_position: int = 2048      # context limit written to the manifest
+    tie_embeddings: bool = False
+
+    def to_hf(self) -> dict:
+        """An HF LlamaConfig-style dict, so standard tools can read the checkpoint."""
+        return {
+            "architectures": ["LlamaForCausalLM"],
+            "model_type": "llama",
+            "vocab_size": self.vocab_size,
+            "hidden_size": self.hidden_size,
+            "intermediate_size": self.intermediate_size,
+            "num_hidden_layers": self.num_layers,
+            "num_attention_heads": self.num_heads,
+            "num_key_value_heads": self.num_kv_heads,
+            "head_dim": self.head_dim,
+            "rope_theta": self.rope_theta,
+            "rms_norm_eps": self.rms_eps,
+            "max_position_embeddings": self.max_position,
+            "tie_word_embeddings": self.tie_embeddings,
+            "hidden_act": "silu",
+            "torch_dtype": "float32",
+        }
+
+    @staticmethod
+    def from_json(path: str) -> "ModelConfig":
+        with open(path) as f:
+            d = json.load(f)
+        if "model_type" in d:  # HF-style config
+            return ModelConfig(
+                vocab_size=d["vocab_size"], hidden_size=d["hidden_size"],
+                intermediate_size=d["intermediate_size"], num_layers=d["num_hidden_layers"],
+                num_heads=d["num_attention_heads"],
+                num_kv_heads=d.get("num_key_value_heads", d["num_attention_heads"]),
+                head_dim=d.get("head_dim") or d["hidden_size"] // d["num_attention_heads"],
+                rope_theta=d.get("rope_theta", 10000.0), rms_eps=d.get("rms_norm_eps", 1e-5),
+                max_position=d.get("max_position_embeddings", 2048),
+                tie_embeddings=d.get("tie_word_embeddings", False))
+        return ModelConfig(**d)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+class RMSNorm(nn.Module):
+    def __init__(self, dim: int, eps: float):
+        super().__init__()
+        self.eps = eps
+        self.weight = nn.Parameter(torch.ones(dim))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps) * self.weight
+
+
+def rotate_half(x: torch.Tensor) -> torch.Tensor:
+    half = x.shape[-1] // 2
+    return torch.cat((-x[..., half:], x[..., :half]), dim=-1)
+
+
+class Attention(nn.Module):
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.cfg = cfg
+        self.q_proj = nn.Linear(cfg.hidden_size, cfg.num_heads * cfg.head_dim, bias=False)
+        self.k_proj = nn.Linear(cfg.hidden_size, cfg.num_kv_heads * cfg.head_dim, bias=False)
+        self.v_proj = nn.Linear(cfg.hidden_size, cfg.num_kv_heads * cfg.head_dim, bias=False)
+        self.o_proj = nn.Linear(cfg.num_heads * cfg.head_dim, cfg.hidden_size, bias=False)
+
+    def forward(self, x, cos, sin, mask, past: Optional[Tuple[torch.Tensor, torch.Tensor]]):
+        c = self.cfg
+        b, s, _ = x.shape
+        q = self.q_proj(x).view(b, s, c.num_heads, c.head_dim).transpose(1, 2)     # [b, H, s, d]
+        k = self.k_proj(x).view(b, s, c.num_kv_heads, c.head_dim).transpose(1, 2)  # [b, KV, s, d]
+        v = self.v_proj(x).view(b, s, c.num_kv_heads, c.head_dim).transpose(1, 2)
+        q = q * cos + rotate_half(q) * sin
+        k = k * cos + rotate_half(k) * sin
+        if past is not None:
+            k = torch.cat([past[0], k], dim=2)                                      # [b, KV, p+s, d]
+            v = torch.cat([past[1], v], dim=2)
+        present = (k, v)
+        group = c.num_heads // c.num_kv_heads
+        if group > 1:  # GQA: each KV head serves `group` query heads
+            t = k.shape[2]
+            k = k[:, :, None].expand(b, c.num_kv_heads, group, t, c.head_dim).reshape(b, c.num_heads, t, c.head_dim)
+            v = v[:, :, None].expand(b, c.num_kv_heads, group, t, c.head_dim).reshape(b, c.num_heads, t, c.head_dim)
+        att = torch.matmul(q, k.transpose(2, 3)) / math.sqrt(c.head_dim) + mask  # [b, H, s, p+s]
+        att = torch.softmax(att, dim=-1)
+        y = torch.matmul(att, v).transpose(1, 2).reshape(b, s, c.num_heads * c.head_dim)
+        return self.o_proj(y), present
+
+
+class MLP(nn.Module):
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.gate_proj = nn.Linear(cfg.hidden_size, cfg.intermediate_size, bias=False)
+        self.up_proj = nn.Linear(cfg.hidden_size, cfg.intermediate_size, bias=False)
+        self.down_proj = nn.Linear(cfg.intermediate_size, cfg.hidden_size, bias=False)
+
+    def forward(self, x):
+        return self.down_proj(F.silu(self.gate_proj(x)) * self.up_proj(x))
+
+
+class Block(nn.Module):
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.input_layernorm = RMSNorm(cfg.hidden_size, cfg.rms_eps)
+        self.self_attn = Attention(cfg)
+        self.post_attention_layernorm = RMSNorm(cfg.hidden_size, cfg.rms_eps)
+        self.mlp = MLP(cfg)
+
+    def forward(self, x, cos, sin, mask, past):
+        a, present = self.self_attn(self.input_layernorm(x), cos, sin, mask, past)
+        x = x + a
+        x = x + self.mlp(self.post_attention_layernorm(x))
+        return x, present
+
+
+class LlamaLM(nn.Module):
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        assert cfg.num_heads % cfg.num_kv_heads == 0, "query heads must be a multiple of KV heads"
+        assert cfg.head_dim % 2 == 0, "RoPE needs an even head_dim"
+        self.cfg = cfg
+        self.embed_tokens = nn.Embedding(cfg.vocab_size, cfg.hidden_size)
+        self.layers = nn.ModuleList([Block(cfg) for _ in range(cfg.num_layers)])
+        self.norm = RMSNorm(cfg.hidden_size, cfg.rms_eps)
+        self.lm_head = nn.Linear(cfg.hidden_size, cfg.vocab_size, bias=False)
+        if cfg.tie_embeddings:
+            self.lm_head.weight = self.embed_tokens.weight
+        inv_freq = 1.0 / (cfg.rope_theta ** (torch.arange(0, cfg.head_dim, 2).float() / cfg.head_dim))
+        self.register_buffer("inv_freq", inv_freq, persistent=False)
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
+                position_ids: torch.Tensor, past: Optional[KV] = None,
+                last_only: bool = True):
+        """input_ids/position_ids [b, s]; attention_mask [b, p+s] (1 = attend); past: per layer (k, v).
+
+        Returns logits ([b, 1, V] when last_only, else [b, s, V]) and the per-layer present KV.
+        """
+        x = self.embed_tokens(input_ids)                                          # [b, s, h]
+        freqs = position_ids[:, :, None].float() * self.inv_freq[None, None, :]   # [b, s, d/2]
+        emb = torch.cat([freqs, freqs], dim=-1)[:, None]                          # [b, 1, s, d]
+        cos, sin = emb.cos(), emb.sin()
+        s = input_ids.shape[1]
+        total = attention_mask.shape[1]
+        # query i sits at absolute slot total - s + i and may see keys at slots <= its own
+        q_slot = torch.arange(s, device=x.device)[:, None] + (total - s)
+        k_slot = torch.arange(total, device=x.device)[None, :]
+        allowed = (k_slot <= q_slot)[None, None] & (attention_mask[:, None, None, :] > 0)
+        mask = torch.zeros(allowed.shape, dtype=x.dtype, device=x.device).masked_fill(~allowed, -1e9)
+        presents = []
+        for i, layer in enumerate(self.layers):
+            x, present = layer(x, cos, sin, mask, past[i] if past is not None else None)
+            presents.append(present)
+        if last_only:
+            x = x[:, -1:, :]
+        return self.lm_head(self.norm(x)), presents
+
+    def num_params(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+
+def empty_past(cfg: ModelConfig, batch: int = 1) -> KV:
+    z = torch.zeros(batch, cfg.num_kv_heads, 0, cfg.head_dim)
+    return [(z, z) for _ in range(cfg.num_layers)]
+
+
+def init_random(model: LlamaLM, seed: int, std: float = 0.02) -> None:
+    """Deterministic random init (fixtures and the start of training)."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if name.endswith("layernorm.weight") or name == "norm.weight":
+                p.fill_(1.0)
+            else:
+                p.copy_(torch.randn(p.shape, generator=g) * std)
