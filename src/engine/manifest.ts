@@ -1,0 +1,142 @@
+// The model folder's manifest (overfill.json): what the engine needs to know about a pair.
+// Format documented in docs/model-format.md; written by training/export.py.
+import { promises as fs } from 'fs';
+import * as path from 'path';
+import { OverfillError } from './errors';
+
+export interface GraphInfo {
+  file: string;
+  params?: number;
+  hiddenSize?: number;
+  intermediateSize?: number;
+}
+
+export interface KvLayout {
+  numLayers: number;
+  numKvHeads: number;
+  headDim: number;
+}
+
+export interface SpecialTokens {
+  fimPrefix: string;
+  fimSuffix: string;
+  fimMiddle: string;
+  endOfText: string;
+  fileSeparator?: string;
+  /** Generation ends when one of these is produced. */
+  stop: string[];
+}
+
+export interface IoNames {
+  inputIds: string;
+  attentionMask: string;
+  positionIds: string;
+  /** Patterns with `{i}` for the layer index. */
+  pastKey: string;
+  pastValue: string;
+  presentKey: string;
+  presentValue: string;
+  logits: string;
+}
+
+export interface ModelManifest {
+  folder: string;
+  name: string;
+  description: string;
+  vocabSize: number;
+  contextLength: number;
+  kv: KvLayout;
+  full: GraphInfo;
+  decoder: GraphInfo;
+  tokenizer: { file: string; config?: string };
+  tokens: SpecialTokens;
+  /** Prompt layout the model was trained with: prefix-suffix-middle or suffix-prefix-middle. */
+  fimOrder: 'psm' | 'spm';
+  io: IoNames;
+}
+
+export const MANIFEST_FILE = 'overfill.json';
+
+const DEFAULT_IO: IoNames = {
+  inputIds: 'input_ids',
+  attentionMask: 'attention_mask',
+  positionIds: 'position_ids',
+  pastKey: 'past_key_values.{i}.key',
+  pastValue: 'past_key_values.{i}.value',
+  presentKey: 'present.{i}.key',
+  presentValue: 'present.{i}.value',
+  logits: 'logits',
+};
+
+export function layerName(pattern: string, layer: number): string {
+  return pattern.replace('{i}', String(layer));
+}
+
+export async function readManifest(folder: string): Promise<ModelManifest> {
+  const file = path.join(folder, MANIFEST_FILE);
+  let text: string;
+  try {
+    text = await fs.readFile(file, 'utf8');
+  } catch {
+    const folderExists = await fs.stat(folder).then((s) => s.isDirectory(), () => false);
+    throw new OverfillError(
+      'MODEL_NOT_FOUND',
+      folderExists
+        ? `No ${MANIFEST_FILE} in the model folder ${folder}: it is not an OverFill model pair. Point "overfill.model.path" at a folder made by training/export.py, or clear the setting to use the embedded model.`
+        : `The model folder ${folder} does not exist. Fix "overfill.model.path", or clear it to use the embedded model.`,
+    );
+  }
+  let raw: Record<string, unknown>;
+  try {
+    raw = JSON.parse(text) as Record<string, unknown>;
+  } catch (err) {
+    throw new OverfillError('MODEL_INVALID', `${file} is not valid JSON (${(err as Error).message}). Re-export the model pair.`);
+  }
+  const manifest = validate(raw, file, folder);
+  for (const [role, rel] of [['full model', manifest.full.file], ['decoder', manifest.decoder.file], ['tokenizer', manifest.tokenizer.file]] as const) {
+    const exists = await fs.stat(path.join(folder, rel)).then((s) => s.isFile(), () => false);
+    if (!exists) {
+      throw new OverfillError('MODEL_NOT_FOUND', `The ${role} file ${path.join(folder, rel)} named in ${MANIFEST_FILE} is missing. Copy the complete model folder again or re-export it.`);
+    }
+  }
+  return manifest;
+}
+
+function validate(raw: Record<string, unknown>, file: string, folder: string): ModelManifest {
+  const fail = (what: string): never => {
+    throw new OverfillError('MODEL_INVALID', `${file}: ${what}. Re-export the model pair with training/export.py.`);
+  };
+  if (raw.format !== 'overfill-pair') fail('"format" must be "overfill-pair"');
+  const int = (v: unknown, name: string): number => (Number.isInteger(v) && (v as number) > 0 ? (v as number) : fail(`"${name}" must be a positive integer`));
+  const obj = (v: unknown, name: string): Record<string, unknown> => (v && typeof v === 'object' ? (v as Record<string, unknown>) : fail(`"${name}" is missing`));
+  const str = (v: unknown, name: string): string => (typeof v === 'string' && v.length > 0 ? v : fail(`"${name}" must be a non-empty string`));
+  const kv = obj(raw.kv, 'kv');
+  const full = obj(raw.full, 'full');
+  const decoder = obj(raw.decoder, 'decoder');
+  const tokenizer = obj(raw.tokenizer, 'tokenizer');
+  const tokens = obj(raw.tokens, 'tokens');
+  const stop = Array.isArray(tokens.stop) ? tokens.stop.map((s, i) => str(s, `tokens.stop[${i}]`)) : fail('"tokens.stop" must be a list');
+  const fimOrder = raw.fimOrder ?? 'psm';
+  if (fimOrder !== 'psm' && fimOrder !== 'spm') fail('"fimOrder" must be "psm" or "spm"');
+  return Object.freeze({
+    folder,
+    name: typeof raw.name === 'string' ? raw.name : path.basename(folder),
+    description: typeof raw.description === 'string' ? raw.description : '',
+    vocabSize: int(raw.vocabSize, 'vocabSize'),
+    contextLength: int(raw.contextLength, 'contextLength'),
+    kv: { numLayers: int(kv.numLayers, 'kv.numLayers'), numKvHeads: int(kv.numKvHeads, 'kv.numKvHeads'), headDim: int(kv.headDim, 'kv.headDim') },
+    full: { ...full, file: str(full.file, 'full.file') },
+    decoder: { ...decoder, file: str(decoder.file, 'decoder.file') },
+    tokenizer: { file: str(tokenizer.file, 'tokenizer.file'), config: typeof tokenizer.config === 'string' ? tokenizer.config : undefined },
+    tokens: {
+      fimPrefix: str(tokens.fimPrefix, 'tokens.fimPrefix'),
+      fimSuffix: str(tokens.fimSuffix, 'tokens.fimSuffix'),
+      fimMiddle: str(tokens.fimMiddle, 'tokens.fimMiddle'),
+      endOfText: str(tokens.endOfText, 'tokens.endOfText'),
+      fileSeparator: typeof tokens.fileSeparator === 'string' ? tokens.fileSeparator : undefined,
+      stop,
+    },
+    fimOrder: fimOrder as 'psm' | 'spm',
+    io: { ...DEFAULT_IO, ...(raw.io && typeof raw.io === 'object' ? (raw.io as Partial<IoNames>) : {}) },
+  });
+}

@@ -1,0 +1,48 @@
+// Plain-data requests and results exchanged with the engine (no VS Code types).
+import type { GenerationMode, StopReason } from './generate/generate';
+
+export interface CompletionRequest {
+  /** Document text before the cursor (the caller may already have cut it). */
+  prefix: string;
+  /** Document text after the cursor. */
+  suffix: string;
+  languageId?: string;
+  maxNewTokens: number;
+  /** Most prompt tokens; capped by the model's context length. */
+  contextTokens: number;
+  /** Most lines in one suggestion. */
+  maxLines?: number;
+  mode?: GenerationMode;
+}
+
+export interface CompletionResult {
+  text: string;
+  /** Raw generated ids (tests and benchmarks compare them). */
+  ids: number[];
+  promptTokens: number;
+  stopReason: StopReason;
+  mode: GenerationMode;
+  prefillMs: number;
+  decodeMs: number;
+}
+
+export interface ExplainRequest {
+  code: string;
+  languageId?: string;
+  maxNewTokens: number;
+  contextTokens: number;
+  mode?: GenerationMode;
+}
+
+export interface ModelInfo {
+  name: string;
+  description: string;
+  folder: string;
+  provider: string;
+  fullParams?: number;
+  decoderParams?: number;
+  contextLength: number;
+  /** GPU providers that failed to load before this one did. */
+  fallbacks: { provider: string; reason: string; requested: boolean }[];
+  loadMs: number;
+}

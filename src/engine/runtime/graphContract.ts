@@ -1,0 +1,81 @@
+// Reads a graph's KV layout from its input/output metadata and checks the OverFill contract:
+// the decoder must accept exactly the KV tensors the full model writes.
+import type * as ort from 'onnxruntime-node';
+import { OverfillError } from '../errors';
+import { layerName, type IoNames, type KvLayout, type ModelManifest } from '../manifest';
+
+export interface GraphLayout extends KvLayout {
+  /** Vocabulary size of the logits output, or undefined when the graph leaves it symbolic. */
+  vocabSize?: number;
+}
+
+type Meta = ort.InferenceSession.ValueMetadata;
+
+function tensorShape(meta: readonly Meta[], name: string): ReadonlyArray<number | string> | undefined {
+  const m = meta.find((v) => v.name === name);
+  return m && m.isTensor ? m.shape : undefined;
+}
+
+/** Counts layers by their past-key inputs and reads [batch, kvHeads, seq, headDim] from them. */
+export function readGraphLayout(session: ort.InferenceSession, io: IoNames, file: string): GraphLayout {
+  for (const name of [io.inputIds, io.attentionMask, io.positionIds]) {
+    if (!session.inputNames.includes(name)) {
+      throw new OverfillError('MODEL_INVALID', `${file} has no input "${name}": it does not follow the OverFill graph contract (HF/optimum names with KV cache). Re-export it with training/export.py.`);
+    }
+  }
+  let numLayers = 0;
+  while (session.inputNames.includes(layerName(io.pastKey, numLayers))) numLayers++;
+  if (numLayers === 0) {
+    throw new OverfillError('MODEL_INVALID', `${file} has no KV-cache inputs ("${layerName(io.pastKey, 0)}"): export it with past key/values.`);
+  }
+  const shape = tensorShape(session.inputMetadata, layerName(io.pastKey, 0));
+  const numKvHeads = shape && typeof shape[1] === 'number' ? shape[1] : NaN;
+  const headDim = shape && typeof shape[3] === 'number' ? shape[3] : NaN;
+  for (let i = 0; i < numLayers; i++) {
+    for (const name of [layerName(io.pastKey, i), layerName(io.pastValue, i)]) {
+      const s = tensorShape(session.inputMetadata, name);
+      if (!s || s.length !== 4 || s[1] !== numKvHeads || s[3] !== headDim) {
+        throw new OverfillError('MODEL_INVALID', `${file}: input "${name}" has shape [${s?.join(', ')}], expected [batch, ${numKvHeads}, past, ${headDim}] like layer 0.`);
+      }
+    }
+    for (const name of [layerName(io.presentKey, i), layerName(io.presentValue, i)]) {
+      if (!session.outputNames.includes(name)) {
+        throw new OverfillError('MODEL_INVALID', `${file} has no output "${name}": the engine needs every layer's present KV.`);
+      }
+    }
+  }
+  const logits = tensorShape(session.outputMetadata, io.logits);
+  if (!logits) throw new OverfillError('MODEL_INVALID', `${file} has no output "${io.logits}".`);
+  const last = logits[logits.length - 1];
+  return { numLayers, numKvHeads, headDim, vocabSize: typeof last === 'number' ? last : undefined };
+}
+
+function describe(l: KvLayout): string {
+  return `${l.numLayers} layers × ${l.numKvHeads} KV heads × head_dim ${l.headDim}`;
+}
+
+/** Throws KV_LAYOUT_MISMATCH naming what differs between the manifest, the full graph and the decoder graph. */
+export function checkPairLayout(manifest: ModelManifest, full: GraphLayout, decoder: GraphLayout): void {
+  const fullFile = manifest.full.file;
+  const decFile = manifest.decoder.file;
+  const diffs: string[] = [];
+  for (const key of ['numLayers', 'numKvHeads', 'headDim'] as const) {
+    if (full[key] !== decoder[key]) diffs.push(`${key}: ${fullFile} has ${full[key]}, ${decFile} has ${decoder[key]}`);
+  }
+  if (diffs.length > 0) {
+    throw new OverfillError(
+      'KV_LAYOUT_MISMATCH',
+      `The decoder cannot read the full model's KV cache in ${manifest.folder} (${diffs.join('; ')}). An OverFill decoder must keep the full model's layers, KV heads and head_dim; prune only hidden and MLP widths, then export both graphs together.`,
+    );
+  }
+  for (const key of ['numLayers', 'numKvHeads', 'headDim'] as const) {
+    if (full[key] !== manifest.kv[key]) {
+      throw new OverfillError('KV_LAYOUT_MISMATCH', `overfill.json declares kv.${key} = ${manifest.kv[key]} but the graphs have ${full[key]} (${describe(full)}). Re-export the model folder.`);
+    }
+  }
+  for (const [file, layout] of [[fullFile, full], [decFile, decoder]] as const) {
+    if (layout.vocabSize !== undefined && layout.vocabSize !== manifest.vocabSize) {
+      throw new OverfillError('MODEL_INVALID', `${file} produces ${layout.vocabSize} logits but overfill.json declares vocabSize ${manifest.vocabSize}. Full model, decoder and tokenizer must share one vocabulary.`);
+    }
+  }
+}

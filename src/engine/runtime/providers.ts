@@ -1,0 +1,87 @@
+// Execution providers: which to try for a setting on this platform, and session creation that
+// falls back to the CPU when a GPU provider will not load (ORT throws rather than falling back).
+import * as ort from 'onnxruntime-node';
+import { OverfillError } from '../errors';
+
+export type ProviderSetting = 'auto' | 'cuda' | 'dml' | 'cpu';
+export type ProviderName = 'cuda' | 'dml' | 'cpu';
+
+export interface ProviderFallback {
+  provider: ProviderName;
+  reason: string;
+  /** True when the user asked for this provider explicitly (worth a visible warning). */
+  requested: boolean;
+}
+
+export function providerCandidates(setting: ProviderSetting, platform: NodeJS.Platform = process.platform): ProviderName[] {
+  switch (setting) {
+    case 'cpu':
+      return ['cpu'];
+    case 'cuda':
+      return ['cuda', 'cpu'];
+    case 'dml':
+      return ['dml', 'cpu'];
+    case 'auto':
+      if (platform === 'win32') return ['cuda', 'dml', 'cpu'];
+      if (platform === 'linux') return ['cuda', 'cpu'];
+      return ['cpu'];
+  }
+}
+
+const PROVIDER_HINTS: Record<ProviderName, string> = {
+  cuda: 'The CUDA provider needs an NVIDIA driver, CUDA 12, cuDNN 9 and onnxruntime-node\'s CUDA provider libraries; or set "overfill.executionProvider" to "cpu"',
+  dml: 'DirectML needs Windows 10 1903+ with a DirectX 12 GPU; or set "overfill.executionProvider" to "cpu"',
+  cpu: '',
+};
+
+export function sessionOptions(provider: ProviderName): ort.InferenceSession.SessionOptions {
+  return {
+    // A GPU provider still lists the CPU so ops it lacks run there.
+    executionProviders: provider === 'cpu' ? ['cpu'] : [provider, 'cpu'],
+    graphOptimizationLevel: 'all',
+    logSeverityLevel: 3,
+  };
+}
+
+export interface OpenedSessions {
+  provider: ProviderName;
+  sessions: ort.InferenceSession[];
+  fallbacks: ProviderFallback[];
+}
+
+/**
+ * Opens every file with the first provider that loads them all. A GPU provider's failure is
+ * recorded and the next is tried; failing on the CPU means the model itself is unreadable.
+ */
+export async function openSessions(files: readonly string[], setting: ProviderSetting): Promise<OpenedSessions> {
+  const fallbacks: ProviderFallback[] = [];
+  for (const provider of providerCandidates(setting)) {
+    if (provider === 'dml' && process.platform !== 'win32') {
+      // ORT silently drops an unknown provider here; say so instead of pretending it ran.
+      fallbacks.push({ provider, reason: 'DirectML exists only on Windows', requested: setting === provider });
+      continue;
+    }
+    const opened: ort.InferenceSession[] = [];
+    let current = files[0];
+    try {
+      for (const file of files) {
+        current = file;
+        opened.push(await ort.InferenceSession.create(file, sessionOptions(provider)));
+      }
+      return { provider, sessions: opened, fallbacks };
+    } catch (err) {
+      await Promise.all(opened.map((s) => s.release().catch(() => undefined)));
+      const reason = err instanceof Error ? err.message : String(err);
+      if (provider === 'cpu') {
+        throw new OverfillError('MODEL_LOAD_FAILED', `Could not load ${current}: ${firstLine(reason)}. The file is damaged, incomplete or not an ONNX graph: copy or re-export the model folder.`);
+      }
+      fallbacks.push({ provider, reason: `${firstLine(reason)}. ${PROVIDER_HINTS[provider]}`, requested: setting === provider });
+    }
+  }
+  throw new OverfillError('PROVIDER_UNAVAILABLE', `No execution provider could load the model (${fallbacks.map((f) => `${f.provider}: ${f.reason}`).join('; ')}).`);
+}
+
+function firstLine(text: string): string {
+  const line = text.split('\n')[0].trim();
+  return line.length > 300 ? `${line.slice(0, 300)}…` : line;
+}

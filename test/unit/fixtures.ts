@@ -1,0 +1,31 @@
+// Paths to the generated fixture pairs (training/make_fixtures.py) and their references.
+import * as fs from 'fs';
+import * as path from 'path';
+
+export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
+export const FIXTURES = path.join(REPO_ROOT, 'test', 'fixtures', 'generated');
+export const PAIR_A = path.join(FIXTURES, 'pair-a');
+export const PAIR_B = path.join(FIXTURES, 'pair-b');
+export const MISMATCHED = path.join(FIXTURES, 'mismatched');
+export const WORKER_SCRIPT = path.join(REPO_ROOT, 'out', 'src', 'engine', 'worker.js');
+
+export interface Reference {
+  promptIds: number[];
+  promptText: string;
+  newTokens: number;
+  modes: Record<'overfill' | 'full' | 'decoder', { ids: number[]; top5: { ids: number[]; values: number[] }[] }>;
+}
+
+export function readReference(folder: string): Reference {
+  if (!fs.existsSync(path.join(folder, 'reference.json'))) {
+    throw new Error(`Missing fixture ${folder}: run "npm run fixtures" (training/make_fixtures.py) first.`);
+  }
+  return JSON.parse(fs.readFileSync(path.join(folder, 'reference.json'), 'utf8')) as Reference;
+}
+
+/** A scratch copy of a fixture folder that a test may damage. */
+export function copyFixture(folder: string): string {
+  const dir = fs.mkdtempSync(path.join(require('os').tmpdir(), 'overfill-test-'));
+  for (const f of fs.readdirSync(folder)) fs.copyFileSync(path.join(folder, f), path.join(dir, f));
+  return dir;
+}
