@@ -1,0 +1,78 @@
+// Bad model folders are refused with an error code and a message that names the problem.
+import assert from 'node:assert/strict';
+import * as fs from 'fs';
+import * as path from 'path';
+import { describe, it } from 'node:test';
+import { CompletionEngine } from '../../src/engine/completionEngine';
+import { OverfillError, type OverfillErrorCode } from '../../src/engine/errors';
+import { copyFixture, MISMATCHED, PAIR_A } from './fixtures';
+
+async function loadError(folder: string): Promise<OverfillError> {
+  try {
+    const engine = await CompletionEngine.load(folder, 'cpu');
+    await engine.dispose();
+  } catch (err) {
+    assert.ok(err instanceof OverfillError, `expected an OverfillError, got ${String(err)}`);
+    return err;
+  }
+  assert.fail(`loading ${folder} should have failed`);
+}
+
+function expectCode(err: OverfillError, code: OverfillErrorCode, ...mentions: string[]): void {
+  assert.equal(err.code, code, err.message);
+  for (const m of mentions) assert.ok(err.message.includes(m), `"${err.message}" should mention "${m}"`);
+}
+
+describe('model folder errors', () => {
+  it('a decoder whose KV layout differs from its full model: KV_LAYOUT_MISMATCH naming the dimension', async () => {
+    expectCode(await loadError(MISMATCHED), 'KV_LAYOUT_MISMATCH', 'numKvHeads', 'full.onnx has 2', 'decoder.onnx has 4');
+  });
+
+  it('a folder that does not exist: MODEL_NOT_FOUND', async () => {
+    expectCode(await loadError(path.join(PAIR_A, 'no-such-folder')), 'MODEL_NOT_FOUND', 'does not exist', 'overfill.model.path');
+  });
+
+  it('a folder without overfill.json: MODEL_NOT_FOUND', async () => {
+    const dir = copyFixture(PAIR_A);
+    fs.rmSync(path.join(dir, 'overfill.json'));
+    expectCode(await loadError(dir), 'MODEL_NOT_FOUND', 'overfill.json');
+  });
+
+  it('a missing decoder graph: MODEL_NOT_FOUND naming the file', async () => {
+    const dir = copyFixture(PAIR_A);
+    fs.rmSync(path.join(dir, 'decoder.onnx'));
+    expectCode(await loadError(dir), 'MODEL_NOT_FOUND', 'decoder', path.join(dir, 'decoder.onnx'));
+  });
+
+  it('a corrupt ONNX file: MODEL_LOAD_FAILED naming the file', async () => {
+    const dir = copyFixture(PAIR_A);
+    const file = path.join(dir, 'full.onnx');
+    const bytes = fs.readFileSync(file);
+    fs.writeFileSync(file, bytes.subarray(0, Math.floor(bytes.length / 3))); // truncated download
+    expectCode(await loadError(dir), 'MODEL_LOAD_FAILED', file, 're-export');
+  });
+
+  it('a manifest that is not JSON: MODEL_INVALID', async () => {
+    const dir = copyFixture(PAIR_A);
+    fs.writeFileSync(path.join(dir, 'overfill.json'), '{ "format": ');
+    expectCode(await loadError(dir), 'MODEL_INVALID', 'not valid JSON');
+  });
+
+  it('a manifest whose KV layout disagrees with the graphs: KV_LAYOUT_MISMATCH', async () => {
+    const dir = copyFixture(PAIR_A);
+    const file = path.join(dir, 'overfill.json');
+    const manifest = JSON.parse(fs.readFileSync(file, 'utf8'));
+    manifest.kv.headDim = 64;
+    fs.writeFileSync(file, JSON.stringify(manifest));
+    expectCode(await loadError(dir), 'KV_LAYOUT_MISMATCH', 'kv.headDim = 64');
+  });
+
+  it('a tokenizer without the FIM tokens: TOKENIZER_INVALID', async () => {
+    const dir = copyFixture(PAIR_A);
+    const file = path.join(dir, 'overfill.json');
+    const manifest = JSON.parse(fs.readFileSync(file, 'utf8'));
+    manifest.tokens.fimMiddle = '<|fim_middle_missing|>';
+    fs.writeFileSync(file, JSON.stringify(manifest));
+    expectCode(await loadError(dir), 'TOKENIZER_INVALID', '<|fim_middle_missing|>');
+  });
+});

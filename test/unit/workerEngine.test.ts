@@ -1,0 +1,76 @@
+// The worker-hosted engine gives the same answers as the in-process engine, streams Explain,
+// swaps models on load, and reports load errors as typed errors.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { CompletionEngine } from '../../src/engine/completionEngine';
+import { EngineClient } from '../../src/engine/engineClient';
+import { OverfillError } from '../../src/engine/errors';
+import { GENERATION_MODES } from '../../src/engine/generate/generate';
+import { MISMATCHED, PAIR_A, PAIR_B, WORKER_SCRIPT } from './fixtures';
+
+const request = {
+  prefix: 'export function area(width: number, height: number): number {\n  return ',
+  suffix: ';\n}\n',
+  languageId: 'typescript',
+  maxNewTokens: 16,
+  contextTokens: 512,
+};
+
+describe('engine worker', () => {
+  const client = new EngineClient(WORKER_SCRIPT);
+  let local: CompletionEngine;
+  before(async () => {
+    local = await CompletionEngine.load(PAIR_A, 'cpu');
+  });
+  after(async () => {
+    await client.dispose();
+    await local.dispose();
+  });
+
+  it('loads a pair and reports what it loaded', async () => {
+    const info = await client.load(PAIR_A, 'cpu');
+    assert.equal(info.name, 'fixture-a');
+    assert.equal(info.provider, 'cpu');
+    assert.ok(info.decoderParams! < info.fullParams!);
+  });
+
+  for (const mode of GENERATION_MODES) {
+    it(`complete() in ${mode} mode equals the in-process engine`, async () => {
+      const remote = await client.complete({ ...request, mode });
+      const here = await local.complete({ ...request, mode });
+      assert.deepEqual(remote.ids, here.ids);
+      assert.equal(remote.text, here.text);
+      assert.equal(remote.mode, mode);
+      assert.ok(remote.promptTokens > 10);
+    });
+  }
+
+  it('explain() streams growing text and resolves with the final text', async () => {
+    const updates: string[] = [];
+    const text = await client.explain({ code: 'const x = [1, 2, 3].map((n) => n * 2);', languageId: 'typescript', maxNewTokens: 24, contextTokens: 256 }, undefined, (t) => updates.push(t));
+    assert.ok(updates.length > 0, 'no streamed update');
+    assert.equal(updates[updates.length - 1], text);
+  });
+
+  it('a new load swaps the model: pair B answers differently', async () => {
+    const before = await client.complete({ ...request, maxNewTokens: 8, maxLines: 100 });
+    const info = await client.load(PAIR_B, 'cpu');
+    assert.equal(info.name, 'fixture-b');
+    const after = await client.complete({ ...request, maxNewTokens: 8, maxLines: 100 });
+    assert.notDeepEqual(after.ids, before.ids);
+  });
+
+  it('a failed load rejects with the typed error, and later requests say so', async () => {
+    await assert.rejects(client.load(MISMATCHED, 'cpu'), (e: unknown) => e instanceof OverfillError && e.code === 'KV_LAYOUT_MISMATCH');
+    await assert.rejects(client.complete(request), (e: unknown) => e instanceof OverfillError && e.code === 'KV_LAYOUT_MISMATCH');
+    await client.load(PAIR_A, 'cpu');
+    assert.ok((await client.complete(request)).ids.length > 0);
+  });
+
+  it('a 50k-line file is cut to the context budget and still completes', async () => {
+    const line = 'const value_0000 = compute(value_0000, 42); // filler\n';
+    const huge = line.repeat(50_000);
+    const result = await client.complete({ ...request, prefix: huge + request.prefix, suffix: request.suffix + huge, contextTokens: 256 });
+    assert.ok(result.promptTokens <= 256, `prompt of ${result.promptTokens} tokens`);
+  });
+});
