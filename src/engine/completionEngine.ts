@@ -83,8 +83,7 @@ export class CompletionEngine {
       signal,
       shouldStop: (generated) => {
         const { text, done } = extractExplanation(tokenizer.decode(generated), req.languageId);
-        // Hold back text ending in U+FFFD: a multi-byte character is still being written.
-        if (text !== last && !text.endsWith('\uFFFD')) {
+        if (text !== last) {
           last = text;
           onText(text);
         }

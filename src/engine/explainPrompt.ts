@@ -1,5 +1,6 @@
 // Explain Selection with a code model: the selection followed by an opened comment, so the
 // model writes a comment about the code above it. The comment lines become the explanation.
+import { stripUnprintable } from './postprocess/completionRules';
 
 const HASH_COMMENT = new Set(['python', 'shellscript', 'ruby', 'perl', 'r', 'yaml', 'toml', 'makefile', 'dockerfile', 'powershell', 'julia', 'elixir', 'coffeescript']);
 const DASH_COMMENT = new Set(['sql', 'lua', 'haskell']);
@@ -21,7 +22,7 @@ export function explainPromptText(code: string, languageId: string | undefined):
  */
 export function extractExplanation(generated: string, languageId: string | undefined): { text: string; done: boolean } {
   const c = lineCommentFor(languageId);
-  const lines = generated.split('\n');
+  const lines = stripUnprintable(generated.replace(/\r/g, '')).split('\n');
   const out: string[] = [];
   for (let k = 0; k < lines.length; k++) {
     const complete = k < lines.length - 1;

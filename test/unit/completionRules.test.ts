@@ -12,6 +12,7 @@ const cases: { name: string; doc: string; raw: string; want: string; maxLines?: 
   { name: 'stops before repeating the next existing line', doc: 'def f():\n    █\n    return x\n', raw: 'x = 1\n    return x\n', want: 'x = 1' },
   { name: 'honours maxLines', doc: '█\n', raw: 'a();\nb();\nc();\nd();\n', want: 'a();\nb();', maxLines: 2 },
   { name: 'whitespace only is no suggestion', doc: 'x█\n', raw: '   \n\n', want: '' },
+  { name: 'control characters and broken UTF-8 never reach the editor', doc: 'x = █\n', raw: 'a\u0019b\ufffd\u000bc', want: 'abc' },
   { name: 'trailing whitespace is trimmed', doc: 'const a = █\n', raw: '1;   ', want: '1;' },
 ];
 

@@ -1,5 +1,6 @@
 // Paths to the generated fixture pairs (training/make_fixtures.py) and their references.
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
@@ -25,7 +26,7 @@ export function readReference(folder: string): Reference {
 
 /** A scratch copy of a fixture folder that a test may damage. */
 export function copyFixture(folder: string): string {
-  const dir = fs.mkdtempSync(path.join(require('os').tmpdir(), 'overfill-test-'));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'overfill-test-'));
   for (const f of fs.readdirSync(folder)) fs.copyFileSync(path.join(folder, f), path.join(dir, f));
   return dir;
 }

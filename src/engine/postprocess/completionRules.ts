@@ -64,10 +64,17 @@ export function findCut(text: string, ctx: CursorContext): number | undefined {
   return undefined;
 }
 
-/** Final clean-up: cut, drop trailing whitespace and any overlap with the rest of the line. */
+/** Control characters (tab and newline excepted) and U+FFFD from bytes that do not form UTF-8. */
+const UNPRINTABLE = /[\u0000-\u0008\u000b-\u001f\u007f\ufffd]/g;
+
+export function stripUnprintable(text: string): string {
+  return text.replace(UNPRINTABLE, '');
+}
+
+/** Final clean-up: cut, drop unprintable characters, trailing whitespace and any overlap with the rest of the line. */
 export function finalizeCompletion(text: string, ctx: CursorContext): string {
   const cut = findCut(text, ctx);
-  let out = (cut === undefined ? text : text.slice(0, cut)).replace(/\s+$/, '');
+  let out = stripUnprintable(cut === undefined ? text : text.slice(0, cut)).replace(/\s+$/, '');
   const rest = ctx.lineSuffix.trim();
   if (rest) {
     // The model often re-writes the closing text that is already there: `foo(a, b)` before `)`.

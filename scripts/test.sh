@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Sets up what the tests need, then runs every test:
+#   training (pytest) -> fixtures -> lint + unit (node:test, real ONNX pairs) -> build and
+#   package the .vsix for every target -> end to end (the linux-x64 .vsix in code-server).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+
+echo "== training tools (pytest)"
+/usr/bin/python3 -m pytest -q training/tests
+echo "== fixtures"
+/usr/bin/python3 training/make_fixtures.py 2>&1 | grep -v -i warning || true
+test -f test/fixtures/generated/pair-a/reference.json
+echo "== lint"
+npm run --silent lint
+echo "== unit"
+npm run --silent test:unit
+echo "== build and package"
+npm run --silent build
+npm run --silent package
+echo "== end to end"
+npm run --silent test:e2e

@@ -1,0 +1,46 @@
+// Wiring only: builds the pieces, hands each what it needs, registers them with VS Code.
+import * as path from 'path';
+import * as vscode from 'vscode';
+import { EngineClient } from './engine/engineClient';
+import { ErrorReporter } from './vscode/errorReporter';
+import { EXPLAIN_SCHEME, ExplainCommand, ExplainDocuments } from './vscode/explainCommand';
+import { InlineCompletionProvider } from './vscode/inlineCompletionProvider';
+import { ModelController } from './vscode/modelController';
+import { SettingsStore } from './vscode/settings';
+import { StatusBar } from './vscode/statusBar';
+
+export function activate(context: vscode.ExtensionContext): void {
+  const log = vscode.window.createOutputChannel('OverFill', { log: true });
+  const errors = new ErrorReporter(log);
+  const settings = new SettingsStore((message) => log.warn(message));
+  const status = new StatusBar('overfill.showLog');
+  const client = new EngineClient(path.join(__dirname, 'worker.js'), { log: (level, message) => log[level](message) });
+  const model = new ModelController(client, context.asAbsolutePath(path.join('models', 'default')), status, errors, log);
+  const explainDocs = new ExplainDocuments();
+  const explain = new ExplainCommand(explainDocs, settings, model, errors);
+
+  context.subscriptions.push(
+    log,
+    settings,
+    status,
+    explainDocs,
+    { dispose: () => void client.dispose() },
+    vscode.languages.registerInlineCompletionItemProvider({ pattern: '**' }, new InlineCompletionProvider(settings, model, errors)),
+    vscode.workspace.registerTextDocumentContentProvider(EXPLAIN_SCHEME, explainDocs),
+    vscode.commands.registerCommand('overfill.explainSelection', () => explain.run()),
+    vscode.commands.registerCommand('overfill.showLog', () => log.show()),
+    vscode.commands.registerCommand('overfill.toggle', () =>
+      vscode.workspace.getConfiguration('overfill').update('enable', !settings.settings.enable, vscode.ConfigurationTarget.Global),
+    ),
+    settings.onDidChange(({ settings: next, modelChanged }) => {
+      if (modelChanged) void model.load(next).catch(() => undefined);
+      else if (!next.enable) status.set({ kind: 'disabled' });
+      else status.idle();
+    }),
+  );
+  void model.load(settings.settings).catch(() => undefined);
+}
+
+export function deactivate(): void {
+  // Everything is released through context.subscriptions.
+}

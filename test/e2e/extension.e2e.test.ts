@@ -1,0 +1,129 @@
+// End to end: the packaged .vsix in code-server, driven in headless Chromium. Ghost text must
+// be exactly what the engine computes for the same text (not a constant), Tab must insert
+// it, Explain Selection must write text, and a model-folder change must take effect live.
+import assert from 'node:assert/strict';
+import * as fs from 'fs';
+import * as path from 'path';
+import { after, before, describe, it } from 'node:test';
+import type { Page } from 'playwright-core';
+import { CompletionEngine } from '../../src/engine/completionEngine';
+import { REPO_ROOT, startSession, type Session } from './codeServer';
+
+const DEFAULT_MODEL = path.join(REPO_ROOT, 'models', 'default');
+const PAIR_B = path.join(REPO_ROOT, 'test', 'fixtures', 'generated', 'pair-b');
+const FILES = {
+  'geometry.ts': 'export function area(width: number, height: number): number {\n  return width * height;\n}\n\nexport const unit',
+  'names.ts': '// Names used across the sample.\nconst greeting = "hello";\n\nexport function greet(name: string): string {\n  return greeting',
+};
+const TYPED = ' = ';
+const SETTINGS = {
+  'workbench.startupEditor': 'none',
+  'workbench.tips.enabled': false,
+  'editor.quickSuggestions': { other: false, comments: false, strings: false },
+  'editor.suggestOnTriggerCharacters': false,
+  'editor.autoClosingBrackets': 'never',
+  'editor.autoClosingQuotes': 'never',
+  'editor.inlineSuggest.enabled': true,
+  'files.autoSave': 'off',
+  'telemetry.telemetryLevel': 'off',
+  'overfill.debounceMs': 50,
+};
+
+/** What the engine itself suggests for `prefix` at the end of a TypeScript file, with the extension's default settings. */
+async function engineSuggestion(modelFolder: string, prefix: string): Promise<string> {
+  const engine = await CompletionEngine.load(modelFolder, 'cpu');
+  try {
+    const result = await engine.complete({ prefix, suffix: '', languageId: 'typescript', maxNewTokens: 48, contextTokens: 1024 });
+    return result.text;
+  } finally {
+    await engine.dispose();
+  }
+}
+
+const norm = (s: string): string => s.replace(/\u00a0/g, ' ');
+
+async function statusBarShows(page: Page, text: string): Promise<void> {
+  await page.locator('.statusbar-item', { hasText: text }).first().waitFor({ timeout: 90_000 });
+}
+
+async function openFile(page: Page, name: string): Promise<void> {
+  await page.keyboard.press('Control+P');
+  await page.locator('.quick-input-widget input').waitFor();
+  await page.keyboard.type(name, { delay: 20 });
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: name }).first().waitFor();
+  await page.keyboard.press('Enter');
+  await page.locator('.tab.active', { hasText: name }).waitFor();
+  await page.locator('.editor-group-container.active .monaco-editor .view-lines').click();
+}
+
+/** Types at the end of the open file, accepts the ghost text with Tab, saves; returns the file on disk. */
+async function typeAcceptSave(session: Session, name: string): Promise<{ ghost: string; saved: string }> {
+  const { page } = session;
+  await openFile(page, name);
+  await page.keyboard.press('Control+End');
+  await page.keyboard.type(TYPED, { delay: 40 });
+  const ghost = page.locator('.editor-group-container.active .monaco-editor [class*="ghost-text"]').first();
+  await ghost.waitFor({ timeout: 60_000 });
+  const ghostText = norm(await ghost.innerText());
+  await page.keyboard.press('Tab');
+  await page.keyboard.press('Control+S');
+  const file = path.join(session.workspace, name);
+  const original = FILES[name as keyof typeof FILES];
+  const deadline = Date.now() + 20_000;
+  let saved = fs.readFileSync(file, 'utf8');
+  while (saved === original && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 100));
+    saved = fs.readFileSync(file, 'utf8');
+  }
+  return { ghost: ghostText, saved };
+}
+
+describe('OverFill Code in VS Code (code-server)', { timeout: 600_000 }, () => {
+  let session: Session;
+  before(async () => {
+    session = await startSession(FILES, SETTINGS);
+  });
+  after(() => session?.close());
+
+  it('loads the embedded default pair and says so in the status bar', async () => {
+    await statusBarShows(session.page, 'OverFill: placeholder-random');
+  });
+
+  it('typing shows the engine’s ghost text and Tab inserts it', async () => {
+    const prefix = FILES['geometry.ts'] + TYPED;
+    const expected = await engineSuggestion(DEFAULT_MODEL, prefix);
+    assert.ok(expected.length > 0, 'the engine suggests nothing for this prompt: choose another one');
+    const { ghost, saved } = await typeAcceptSave(session, 'geometry.ts');
+    assert.ok(ghost.length > 0 && norm(expected).startsWith(ghost.split('\n')[0].trimEnd()), `ghost text "${ghost}" is not the engine's "${expected}"`);
+    assert.equal(saved, prefix + expected);
+  });
+
+  it('Explain Selection writes an explanation beside the editor', async () => {
+    const { page } = session;
+    await page.locator('.editor-group-container.active .monaco-editor .view-lines').click();
+    await page.keyboard.press('Control+A');
+    await page.keyboard.press('F1');
+    await page.keyboard.type('OverFill: Explain Selection', { delay: 10 });
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Explain Selection' }).first().waitFor();
+    await page.keyboard.press('Enter');
+    await page.locator('.tab', { hasText: 'Explanation 1.md' }).waitFor({ timeout: 30_000 });
+    const view = page.locator('.monaco-editor', { hasText: '# Explanation' }).locator('.view-lines');
+    await view.filter({ hasText: 'Written by placeholder-random' }).waitFor({ timeout: 60_000 });
+    const lines = norm(await view.innerText()).split('\n').map((l) => l.trim()).filter(Boolean);
+    const body = lines.slice(lines.findIndex((l) => l.startsWith('_Written by')) + 1, lines.indexOf('---'));
+    assert.ok(body.join(' ').length > 0, `no explanation text in: ${lines.join(' | ')}`);
+  });
+
+  it('a new model folder in the settings takes effect without a reload', async () => {
+    const prefix = FILES['names.ts'] + TYPED;
+    const expectedB = await engineSuggestion(PAIR_B, prefix);
+    const expectedDefault = await engineSuggestion(DEFAULT_MODEL, prefix);
+    assert.ok(expectedB.length > 0, 'pair B suggests nothing for this prompt: choose another one');
+    assert.notEqual(expectedB, expectedDefault, 'the two pairs must disagree for this check to mean anything');
+    const settings = JSON.parse(fs.readFileSync(session.userSettings, 'utf8'));
+    fs.writeFileSync(session.userSettings, JSON.stringify({ ...settings, 'overfill.model.path': PAIR_B }, null, 2));
+    await statusBarShows(session.page, 'OverFill: fixture-b');
+    const { saved } = await typeAcceptSave(session, 'names.ts');
+    assert.equal(saved, prefix + expectedB);
+  });
+});
