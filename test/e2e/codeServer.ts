@@ -21,6 +21,8 @@ export interface Session {
   page: Page;
   workspace: string;
   userSettings: string;
+  /** code-server is a remote window: machine-scoped settings (overfill.model.path) live here. */
+  machineSettings: string;
   close(): Promise<void>;
 }
 
@@ -56,10 +58,12 @@ export async function startSession(files: Record<string, string>, settings: Reco
   const userData = path.join(scratch, 'user-data');
   const extensions = path.join(scratch, 'extensions');
   const workspace = path.join(scratch, 'workspace');
-  for (const d of [home, path.join(userData, 'User'), extensions, workspace]) fs.mkdirSync(d, { recursive: true });
+  for (const d of [home, path.join(userData, 'User'), path.join(userData, 'Machine'), extensions, workspace]) fs.mkdirSync(d, { recursive: true });
   for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(workspace, name), text);
   const userSettings = path.join(userData, 'User', 'settings.json');
   fs.writeFileSync(userSettings, JSON.stringify(settings, null, 2));
+  const machineSettings = path.join(userData, 'Machine', 'settings.json');
+  fs.writeFileSync(machineSettings, '{}');
   const env = { ...process.env, HOME: home, XDG_CONFIG_HOME: path.join(home, '.config'), XDG_DATA_HOME: path.join(home, '.local', 'share') };
   const common = ['--user-data-dir', userData, '--extensions-dir', extensions];
   execFileSync(CODE_SERVER, [...common, '--install-extension', packagedVsix()], { env, stdio: 'pipe' });
@@ -87,6 +91,7 @@ export async function startSession(files: Record<string, string>, settings: Reco
       page,
       workspace,
       userSettings,
+      machineSettings,
       close: async () => {
         await b.close().catch(() => undefined);
         server.kill();

@@ -120,8 +120,7 @@ describe('OverFill Code in VS Code (code-server)', { timeout: 600_000 }, () => {
     const expectedDefault = await engineSuggestion(DEFAULT_MODEL, prefix);
     assert.ok(expectedB.length > 0, 'pair B suggests nothing for this prompt: choose another one');
     assert.notEqual(expectedB, expectedDefault, 'the two pairs must disagree for this check to mean anything');
-    const settings = JSON.parse(fs.readFileSync(session.userSettings, 'utf8'));
-    fs.writeFileSync(session.userSettings, JSON.stringify({ ...settings, 'overfill.model.path': PAIR_B }, null, 2));
+    fs.writeFileSync(session.machineSettings, JSON.stringify({ 'overfill.model.path': PAIR_B }, null, 2));
     await statusBarShows(session.page, 'OverFill: fixture-b');
     const { saved } = await typeAcceptSave(session, 'names.ts');
     assert.equal(saved, prefix + expectedB);
