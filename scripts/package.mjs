@@ -3,7 +3,7 @@
 //   node scripts/package.mjs [linux-x64 win32-x64 darwin-arm64]   (default: all three)
 // Each .vsix is then checked: its own binaries present, no other platform's.
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -28,9 +28,12 @@ for (const target of targets) {
   const stage = join(root, '.cache', 'stage', target);
   rmSync(stage, { recursive: true, force: true });
   mkdirSync(stage, { recursive: true });
-  for (const f of ['package.json', 'README.md', 'LICENSE', '.vscodeignore', 'media', 'models/default']) {
+  for (const f of ['package.json', 'LICENSE', '.vscodeignore', 'media/icon.png', 'models/default']) {
     cpSync(join(root, f), join(stage, f), { recursive: true });
   }
+  // The .vsix has no repository to resolve relative links against: name the files instead.
+  const readme = readFileSync(join(root, 'README.md'), 'utf8').replace(/\[([^\]]+)\]\((?!https?:)([^)]+)\)/g, '$1 (`$2` in the source)');
+  writeFileSync(join(stage, 'README.md'), readme);
   for (const f of ['extension.js', 'worker.js']) cpSync(join(root, 'dist', f), join(stage, 'dist', f));
   const ortDest = join(stage, 'dist', 'node_modules', 'onnxruntime-node');
   cpSync(join(root, 'node_modules', 'onnxruntime-node', 'package.json'), join(ortDest, 'package.json'));

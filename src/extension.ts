@@ -33,12 +33,16 @@ export function activate(context: vscode.ExtensionContext): void {
       vscode.workspace.getConfiguration('overfill').update('enable', !settings.settings.enable, vscode.ConfigurationTarget.Global),
     ),
     settings.onDidChange(({ settings: next, modelChanged }) => {
-      if (modelChanged) void model.load(next).catch(() => undefined);
+      if (modelChanged) loadModel();
       else if (!next.enable) status.set({ kind: 'disabled' });
       else status.idle();
     }),
   );
-  void model.load(settings.settings).catch(() => undefined);
+  function loadModel(): void {
+    // Errors are reported by the controller; a disabled extension still loads, quietly.
+    model.load(settings.settings).then(() => settings.settings.enable || status.set({ kind: 'disabled' }), () => undefined);
+  }
+  loadModel();
 }
 
 export function deactivate(): void {

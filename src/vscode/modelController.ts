@@ -43,7 +43,8 @@ export class ModelController {
           else this.log.info(message);
         }
         this.log.info(`Loaded ${info.name} on ${info.provider} in ${info.loadMs} ms (full ${info.fullParams} params, decoder ${info.decoderParams})`);
-        this.status.set({ kind: 'ready', model: info.name, detail: `${info.name} on ${info.provider.toUpperCase()}, full ${formatParams(info.fullParams)} → decoder ${formatParams(info.decoderParams)}` });
+        const fellBack = info.fallbacks.length ? ` (${info.fallbacks.map((f) => f.provider.toUpperCase()).join(', ')} unavailable: see the log)` : '';
+        this.status.set({ kind: 'ready', model: info.name, detail: `${info.name} on ${info.provider.toUpperCase()}${fellBack}, full ${formatParams(info.fullParams)} → decoder ${formatParams(info.decoderParams)}` });
       },
       (err) => {
         if (this.loading !== loading) return;
