@@ -34,9 +34,9 @@ REFERENCE_PROMPT = "<fim_prefix>function add(a: number, b: number): number {\n  
 
 
 def tokenizer_sources() -> list:
-    """Local, licence-clean text: this repository's own training code and Python's stdlib."""
-    files = sorted(glob.glob(os.path.join(ROOT, "training", "*.py")))
-    files += sorted(glob.glob("/usr/lib/python3*/[a-k]*.py"))[:40]
+    """Local, licence-clean, stable text: 60 modules of Debian's Python standard library."""
+    files = sorted(glob.glob("/usr/lib/python3.*/[a-k]*.py"))[:60]
+    assert files, "no Python standard library under /usr/lib/python3.*: install python3"
     return files
 
 
@@ -48,21 +48,26 @@ def build_tokenizer(folder: str, vocab_size: int) -> bpe.BpeTokenizer:
 
 
 def make_pair(folder: str, cfg: ModelConfig, seed: int, tok_dir: str, tok: bpe.BpeTokenizer,
-              name: str, description: str, shrink: float = 0.5, reference: bool = True) -> tuple:
-    torch.manual_seed(seed)
-    full = LlamaLM(cfg)
-    init_random(full, seed, std=0.25)
-    calib = torch.randint(len(bpe.SPECIAL_TOKENS), cfg.vocab_size, (4, 64), generator=torch.Generator().manual_seed(seed))
-    imp = activation_importance(full, calib)
-    decoder = prune_width(full, imp, int(cfg.hidden_size * shrink), int(cfg.intermediate_size * shrink))
-    write_pair(folder, full, decoder, tok_dir, name, description)
-    if not reference:
-        return full, decoder
-    prompt = tok.encode(REFERENCE_PROMPT)
-    ref = write_reference(folder, full, decoder, prompt, 12, REFERENCE_PROMPT)
-    margin = min(m["minTop2Margin"] for m in ref["modes"].values())
-    assert margin > 1e-3, f"{name}: greedy top-2 margin {margin} too small for an exact-token test; change the seed"
-    return full, decoder
+              name: str, description: str, shrink: float = 0.5, reference: bool = True,
+              cache_layout: str = "seq-major", fim_order: str = "psm") -> tuple:
+    # Exact-token tests need clear argmax winners: the first seed (seed, seed+1000, ...) whose
+    # greedy runs never have a top-2 logit gap under 1e-3 is used.
+    for attempt in range(20):
+        s = seed + 1000 * attempt
+        full = LlamaLM(cfg)
+        init_random(full, s, std=0.25)
+        calib = torch.randint(len(bpe.SPECIAL_TOKENS), cfg.vocab_size, (4, 64), generator=torch.Generator().manual_seed(s))
+        imp = activation_importance(full, calib)
+        decoder = prune_width(full, imp, int(cfg.hidden_size * shrink), int(cfg.intermediate_size * shrink))
+        write_pair(folder, full, decoder, tok_dir, name, description, cache_layout=cache_layout,
+                   extra={"fimOrder": fim_order, "seed": s})
+        if not reference:
+            return full, decoder
+        prompt = tok.encode(REFERENCE_PROMPT)
+        ref = write_reference(folder, full, decoder, prompt, 12, REFERENCE_PROMPT)
+        if min(m["minTop2Margin"] for m in ref["modes"].values()) > 1e-3:
+            return full, decoder
+    raise RuntimeError(f"{name}: no seed gave clear greedy margins")
 
 
 def main() -> None:
@@ -76,10 +81,13 @@ def main() -> None:
     if a.default:
         make_pair(a.default, PLACEHOLDER, 7, tok_dir, tok, "placeholder-random",
                   "Random-weight placeholder pair: exercises the engine; its suggestions are noise.",
-                  reference=False)
+                  reference=False, fim_order="spm")
     else:
         make_pair(os.path.join(a.out, "pair-a"), TINY, 1, tok_dir, tok, "fixture-a", "tiny random pair A")
         make_pair(os.path.join(a.out, "pair-b"), TINY, 2, tok_dir, tok, "fixture-b", "tiny random pair B")
+        # Pair A's weights exported with the standard HF/optimum cache layout.
+        make_pair(os.path.join(a.out, "pair-a-hf"), TINY, 1, tok_dir, tok, "fixture-a-hf", "pair A, HF cache layout",
+                  cache_layout="hf")
         # A decoder whose KV layout does not match its full model: twice the KV heads.
         mis = os.path.join(a.out, "mismatched")
         make_pair(mis, TINY, 3, tok_dir, tok, "fixture-mismatched", "decoder KV heads differ",

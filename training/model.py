@@ -98,7 +98,7 @@ class Attention(nn.Module):
         self.v_proj = nn.Linear(cfg.hidden_size, cfg.num_kv_heads * cfg.head_dim, bias=False)
         self.o_proj = nn.Linear(cfg.num_heads * cfg.head_dim, cfg.hidden_size, bias=False)
 
-    def forward(self, x, cos, sin, mask, past: Optional[Tuple[torch.Tensor, torch.Tensor]]):
+    def forward(self, x, cos, sin, mask, past: Optional[Tuple[torch.Tensor, torch.Tensor]], seq_major: bool = False):
         c = self.cfg
         b, s, _ = x.shape
         q = self.q_proj(x).view(b, s, c.num_heads, c.head_dim).transpose(1, 2)     # [b, H, s, d]
@@ -106,10 +106,18 @@ class Attention(nn.Module):
         v = self.v_proj(x).view(b, s, c.num_kv_heads, c.head_dim).transpose(1, 2)
         q = q * cos + rotate_half(q) * sin
         k = k * cos + rotate_half(k) * sin
-        if past is not None:
-            k = torch.cat([past[0], k], dim=2)                                      # [b, KV, p+s, d]
-            v = torch.cat([past[1], v], dim=2)
-        present = (k, v)
+        if seq_major:
+            # Cache layout [b, seq, KV, d]: a prefix of positions is a contiguous prefix of the
+            # buffer, so the engine passes it without copying; only the new K/V go back out.
+            present = (k.transpose(1, 2), v.transpose(1, 2))                        # [b, s, KV, d]
+            if past is not None:
+                k = torch.cat([past[0].transpose(1, 2), k], dim=2)
+                v = torch.cat([past[1].transpose(1, 2), v], dim=2)
+        else:
+            if past is not None:
+                k = torch.cat([past[0], k], dim=2)                                  # [b, KV, p+s, d]
+                v = torch.cat([past[1], v], dim=2)
+            present = (k, v)
         group = c.num_heads // c.num_kv_heads
         if group > 1:  # GQA: each KV head serves `group` query heads
             t = k.shape[2]
@@ -140,8 +148,8 @@ class Block(nn.Module):
         self.post_attention_layernorm = RMSNorm(cfg.hidden_size, cfg.rms_eps)
         self.mlp = MLP(cfg)
 
-    def forward(self, x, cos, sin, mask, past):
-        a, present = self.self_attn(self.input_layernorm(x), cos, sin, mask, past)
+    def forward(self, x, cos, sin, mask, past, seq_major: bool = False):
+        a, present = self.self_attn(self.input_layernorm(x), cos, sin, mask, past, seq_major)
         x = x + a
         x = x + self.mlp(self.post_attention_layernorm(x))
         return x, present
@@ -164,10 +172,12 @@ class LlamaLM(nn.Module):
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
                 position_ids: torch.Tensor, past: Optional[KV] = None,
-                last_only: bool = True):
+                last_only: bool = True, seq_major: bool = False):
         """input_ids/position_ids [b, s]; attention_mask [b, p+s] (1 = attend); past: per layer (k, v).
 
-        Returns logits ([b, 1, V] when last_only, else [b, s, V]) and the per-layer present KV.
+        Returns logits ([b, 1, V] when last_only, else [b, s, V]) and the per-layer present KV:
+        [b, KV, p+s, d] (HF layout), or with seq_major past [b, p, KV, d] and present only the
+        new positions [b, s, KV, d].
         """
         x = self.embed_tokens(input_ids)                                          # [b, s, h]
         freqs = position_ids[:, :, None].float() * self.inv_freq[None, None, :]   # [b, s, d/2]
@@ -182,7 +192,7 @@ class LlamaLM(nn.Module):
         mask = torch.zeros(allowed.shape, dtype=x.dtype, device=x.device).masked_fill(~allowed, -1e9)
         presents = []
         for i, layer in enumerate(self.layers):
-            x, present = layer(x, cos, sin, mask, past[i] if past is not None else None)
+            x, present = layer(x, cos, sin, mask, past[i] if past is not None else None, seq_major)
             presents.append(present)
         if last_only:
             x = x[:, -1:, :]
@@ -192,8 +202,8 @@ class LlamaLM(nn.Module):
         return sum(p.numel() for p in self.parameters())
 
 
-def empty_past(cfg: ModelConfig, batch: int = 1) -> KV:
-    z = torch.zeros(batch, cfg.num_kv_heads, 0, cfg.head_dim)
+def empty_past(cfg: ModelConfig, batch: int = 1, seq_major: bool = False) -> KV:
+    z = torch.zeros(batch, 0, cfg.num_kv_heads, cfg.head_dim) if seq_major else torch.zeros(batch, cfg.num_kv_heads, 0, cfg.head_dim)
     return [(z, z) for _ in range(cfg.num_layers)]
 
 

@@ -2,7 +2,8 @@
 // loaded model pair, and applies the completion rules. Runs inside the worker thread.
 import { OverfillError } from './errors';
 import { explainPromptText, extractExplanation } from './explainPrompt';
-import { generate, type GenerationMode } from './generate/generate';
+import { PromptCache } from './cache/promptCache';
+import { generate, type GenerateOptions, type GenerateResult, type GenerationMode } from './generate/generate';
 import { cursorContext, finalizeCompletion, findCut } from './postprocess/completionRules';
 import { buildFimPrompt, buildPlainPrompt } from './prompt/buildFimPrompt';
 import type { CompletionRequest, CompletionResult, ExplainRequest, ModelInfo } from './requests';
@@ -10,14 +11,45 @@ import { loadModelPair, type ModelPair } from './runtime/loadModelPair';
 import type { ProviderSetting } from './runtime/providers';
 
 const DEFAULT_MAX_LINES = 8;
+/** Prompt caches kept (e.g. completions in two files, or a completion and an explanation). */
+const CACHE_ENTRIES = 3;
+const CACHE_BYTES = 512 * 1024 * 1024;
+
+export interface EngineOptions {
+  /** Reuse prompt KV across requests (on by default; benchmarks turn it off for cold timings). */
+  promptCache?: boolean;
+  prefillChunk?: number;
+}
 
 export class CompletionEngine {
+  private readonly cache: PromptCache | undefined;
+  /** Requests run one at a time: an aborted one releases its cache before the next takes it. */
+  private queue: Promise<unknown> = Promise.resolve();
+
   private constructor(
     private readonly pair: ModelPair,
     readonly info: ModelInfo,
-  ) {}
+    private readonly options: EngineOptions,
+  ) {
+    this.cache = options.promptCache === false ? undefined : new PromptCache(CACHE_ENTRIES, CACHE_BYTES);
+  }
 
-  static async load(folder: string, provider: ProviderSetting): Promise<CompletionEngine> {
+  private exclusive<T>(run: () => Promise<T>): Promise<T> {
+    const result = this.queue.then(run, run);
+    this.queue = result.catch(() => undefined);
+    return result;
+  }
+
+  private run(promptIds: number[], opts: Omit<GenerateOptions, 'cache' | 'prefillChunk'>): Promise<GenerateResult> {
+    return this.exclusive(() => generate(this.pair, promptIds, { ...opts, cache: this.cache, prefillChunk: this.options.prefillChunk }));
+  }
+
+  /** Forgets cached prompts (benchmarks: cold timings). */
+  clearCache(): void {
+    this.cache?.clear();
+  }
+
+  static async load(folder: string, provider: ProviderSetting, options: EngineOptions = {}): Promise<CompletionEngine> {
     const t0 = performance.now();
     const pair = await loadModelPair(folder, provider);
     const m = pair.manifest;
@@ -31,7 +63,7 @@ export class CompletionEngine {
       contextLength: m.contextLength,
       fallbacks: pair.fallbacks,
       loadMs: Math.round(performance.now() - t0),
-    });
+    }, options);
   }
 
   /** Prompt budget: the request's, within the model's context minus room to generate. */
@@ -53,7 +85,7 @@ export class CompletionEngine {
       order: manifest.fimOrder,
     });
     const ctx = cursorContext(req.prefix, req.suffix, req.maxLines ?? DEFAULT_MAX_LINES);
-    const result = await generate(this.pair, prompt.ids, {
+    const result = await this.run(prompt.ids, {
       mode,
       maxNewTokens: req.maxNewTokens,
       stopIds: tokenizer.special.stop,
@@ -64,6 +96,7 @@ export class CompletionEngine {
       text: finalizeCompletion(tokenizer.decode(result.ids), ctx),
       ids: result.ids,
       promptTokens: prompt.ids.length,
+      reusedTokens: result.reusedTokens,
       stopReason: result.stopReason,
       mode,
       prefillMs: result.prefillMs,
@@ -76,7 +109,7 @@ export class CompletionEngine {
     const { tokenizer } = this.pair;
     const ids = buildPlainPrompt(tokenizer, explainPromptText(req.code, req.languageId), this.budget(req.contextTokens, req.maxNewTokens));
     let last = '';
-    const result = await generate(this.pair, ids, {
+    const result = await this.run(ids, {
       mode: req.mode ?? 'overfill',
       maxNewTokens: req.maxNewTokens,
       stopIds: tokenizer.special.stop,
@@ -96,8 +129,8 @@ export class CompletionEngine {
   }
 
   /** Raw greedy ids for a prompt given as ids (parity tests and benchmarks). */
-  generateIds(promptIds: number[], mode: GenerationMode, maxNewTokens: number, signal?: AbortSignal) {
-    return generate(this.pair, promptIds, { mode, maxNewTokens, stopIds: new Set(), signal });
+  generateIds(promptIds: number[], mode: GenerationMode, maxNewTokens: number, signal?: AbortSignal): Promise<GenerateResult> {
+    return this.run(promptIds, { mode, maxNewTokens, stopIds: new Set(), signal });
   }
 
   encode(text: string): number[] {

@@ -17,6 +17,9 @@ export interface KvLayout {
   headDim: number;
 }
 
+/** How past/present tensors are laid out; see runtime/kvCache.ts. */
+export type CacheLayoutName = 'hf' | 'seq-major';
+
 export interface SpecialTokens {
   fimPrefix: string;
   fimSuffix: string;
@@ -45,7 +48,7 @@ export interface ModelManifest {
   description: string;
   vocabSize: number;
   contextLength: number;
-  kv: KvLayout;
+  kv: KvLayout & { cacheLayout: CacheLayoutName };
   full: GraphInfo;
   decoder: GraphInfo;
   tokenizer: { file: string; config?: string };
@@ -116,6 +119,7 @@ function validate(raw: Record<string, unknown>, file: string, folder: string): M
   const tokenizer = obj(raw.tokenizer, 'tokenizer');
   const tokens = obj(raw.tokens, 'tokens');
   const stop = Array.isArray(tokens.stop) ? tokens.stop.map((s, i) => str(s, `tokens.stop[${i}]`)) : fail('"tokens.stop" must be a list');
+  const cacheLayout = (v: unknown): CacheLayoutName => (v === 'hf' || v === 'seq-major' ? v : fail('"kv.cacheLayout" must be "hf" or "seq-major"'));
   const fimOrder = raw.fimOrder ?? 'psm';
   if (fimOrder !== 'psm' && fimOrder !== 'spm') fail('"fimOrder" must be "psm" or "spm"');
   return Object.freeze({
@@ -124,7 +128,12 @@ function validate(raw: Record<string, unknown>, file: string, folder: string): M
     description: typeof raw.description === 'string' ? raw.description : '',
     vocabSize: int(raw.vocabSize, 'vocabSize'),
     contextLength: int(raw.contextLength, 'contextLength'),
-    kv: { numLayers: int(kv.numLayers, 'kv.numLayers'), numKvHeads: int(kv.numKvHeads, 'kv.numKvHeads'), headDim: int(kv.headDim, 'kv.headDim') },
+    kv: {
+      numLayers: int(kv.numLayers, 'kv.numLayers'),
+      numKvHeads: int(kv.numKvHeads, 'kv.numKvHeads'),
+      headDim: int(kv.headDim, 'kv.headDim'),
+      cacheLayout: cacheLayout(kv.cacheLayout ?? 'hf'),
+    },
     full: { ...full, file: str(full.file, 'full.file') },
     decoder: { ...decoder, file: str(decoder.file, 'decoder.file') },
     tokenizer: { file: str(tokenizer.file, 'tokenizer.file'), config: typeof tokenizer.config === 'string' ? tokenizer.config : undefined },

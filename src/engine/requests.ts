@@ -20,6 +20,8 @@ export interface CompletionResult {
   /** Raw generated ids (tests and benchmarks compare them). */
   ids: number[];
   promptTokens: number;
+  /** Prompt tokens whose KV came from the prompt cache (not prefilled again). */
+  reusedTokens: number;
   stopReason: StopReason;
   mode: GenerationMode;
   prefillMs: number;

@@ -3,11 +3,11 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { CompletionEngine } from '../../src/engine/completionEngine';
 import { GENERATION_MODES } from '../../src/engine/generate/generate';
-import { emptyKvCache } from '../../src/engine/runtime/kvCache';
 import { loadModelPair, type ModelPair } from '../../src/engine/runtime/loadModelPair';
-import { PAIR_A, PAIR_B, readReference } from './fixtures';
+import { PAIR_A, PAIR_A_HF, PAIR_B, readReference } from './fixtures';
 
-for (const folder of [PAIR_A, PAIR_B]) {
+// pair-a-hf holds pair A's weights in the HF cache layout: same reference, other KV path.
+for (const folder of [PAIR_A, PAIR_A_HF, PAIR_B]) {
   describe(`parity with PyTorch: ${folder.split('/').pop()}`, () => {
     const ref = readReference(folder);
     let engine: CompletionEngine;
@@ -29,22 +29,35 @@ for (const folder of [PAIR_A, PAIR_B]) {
   });
 }
 
-describe('prefill logits', () => {
-  let pair: ModelPair;
-  before(async () => {
-    pair = await loadModelPair(PAIR_A, 'cpu');
-  });
-  after(() => pair.dispose());
+for (const folder of [PAIR_A, PAIR_A_HF]) {
+  describe(`prefill logits and KV hand-over: ${folder.split('/').pop()}`, () => {
+    let pair: ModelPair;
+    before(async () => {
+      pair = await loadModelPair(folder, 'cpu');
+    });
+    after(() => pair.dispose());
 
-  it('match PyTorch top-5 values within 1e-3 and hand over a KV cache the decoder accepts', async () => {
-    const ref = readReference(PAIR_A);
-    const { logits, cache } = await pair.full.forward(ref.promptIds, emptyKvCache(pair.full.layout));
-    const top = ref.modes.overfill.top5[0];
-    top.ids.forEach((id, k) => assert.ok(Math.abs(logits[id] - top.values[k]) < 1e-3, `logit ${id}: ${logits[id]} vs ${top.values[k]}`));
-    assert.equal(cache.length, ref.promptIds.length);
-    const step = await pair.decoder.forward([ref.modes.overfill.ids[0]], cache);
-    assert.equal(step.cache.length, ref.promptIds.length + 1);
-    const second = ref.modes.overfill.top5[1];
-    second.ids.forEach((id, k) => assert.ok(Math.abs(step.logits[id] - second.values[k]) < 1e-3));
+    it('match PyTorch top-5 values within 1e-3, and the decoder continues on the full model\'s cache', async () => {
+      const ref = readReference(folder);
+      const cache = pair.full.newCache();
+      const logits = await pair.full.forward(ref.promptIds, cache);
+      const top = ref.modes.overfill.top5[0];
+      top.ids.forEach((id, k) => assert.ok(Math.abs(logits[id] - top.values[k]) < 1e-3, `logit ${id}: ${logits[id]} vs ${top.values[k]}`));
+      assert.equal(cache.length, ref.promptIds.length);
+      const step = await pair.decoder.forward([ref.modes.overfill.ids[0]], cache);
+      assert.equal(cache.length, ref.promptIds.length + 1);
+      const second = ref.modes.overfill.top5[1];
+      second.ids.forEach((id, k) => assert.ok(Math.abs(step[id] - second.values[k]) < 1e-3));
+    });
+
+    it('prefilling in chunks gives the same logits as one run', async () => {
+      const ref = readReference(folder);
+      const whole = await pair.full.forward(ref.promptIds, pair.full.newCache());
+      const cache = pair.full.newCache();
+      let chunked: Float32Array = new Float32Array(0);
+      for (let at = 0; at < ref.promptIds.length; at += 5) chunked = await pair.full.forward(ref.promptIds.slice(at, at + 5), cache);
+      assert.equal(cache.length, ref.promptIds.length);
+      for (let i = 0; i < whole.length; i++) assert.ok(Math.abs(whole[i] - chunked[i]) < 1e-4);
+    });
   });
-});
+}

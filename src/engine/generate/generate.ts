@@ -1,7 +1,8 @@
-// The OverFill generation loop: one model prefills the prompt and picks the first token from
-// its logits, another decodes the rest on top of that KV cache. Greedy, streaming, abortable.
+// The OverFill generation loop: one model prefills the prompt (reusing cached prompt KV, in
+// chunks so a stale request stops early) and picks the first token from its logits; another
+// decodes the rest on top of that KV cache. Greedy, streaming, abortable.
 import { abortError } from '../errors';
-import { emptyKvCache } from '../runtime/kvCache';
+import type { PromptCache } from '../cache/promptCache';
 import type { CausalLm } from '../runtime/onnxCausalLm';
 
 /**
@@ -25,6 +26,10 @@ export interface GenerateOptions {
   signal?: AbortSignal;
   /** Called with all ids so far after each new token; return true to stop (line rules). */
   shouldStop?: (ids: readonly number[]) => boolean;
+  /** Prompt KV reuse across requests; without it every request prefills from scratch. */
+  cache?: PromptCache;
+  /** Prompt tokens per prefill run; abort is checked between chunks. */
+  prefillChunk?: number;
 }
 
 export type StopReason = 'stop-token' | 'rule' | 'max-tokens';
@@ -32,16 +37,21 @@ export type StopReason = 'stop-token' | 'rule' | 'max-tokens';
 export interface GenerateResult {
   ids: number[];
   stopReason: StopReason;
+  /** Prompt tokens whose KV came from the cache. */
+  reusedTokens: number;
   /** Wall time of the prefill (prompt + first token), ms. */
   prefillMs: number;
   /** Wall time of the decode steps, ms. */
   decodeMs: number;
 }
 
-export function rolesFor(mode: GenerationMode, models: ModelRoles): { prefill: CausalLm; step: CausalLm } {
+export const DEFAULT_PREFILL_CHUNK = 128;
+
+export function rolesFor(mode: GenerationMode, models: ModelRoles): { prefill: CausalLm; step: CausalLm; prefillRole: 'full' | 'decoder' } {
   return {
     prefill: mode === 'decoder' ? models.decoder : models.full,
     step: mode === 'full' ? models.full : models.decoder,
+    prefillRole: mode === 'decoder' ? 'decoder' : 'full',
   };
 }
 
@@ -58,32 +68,50 @@ export function argmax(logits: Float32Array): number {
 }
 
 export async function generate(models: ModelRoles, promptIds: readonly number[], opts: GenerateOptions): Promise<GenerateResult> {
-  const { prefill, step } = rolesFor(opts.mode, models);
+  if (promptIds.length === 0) throw new Error('generate() needs at least one prompt token');
+  const { prefill, step, prefillRole } = rolesFor(opts.mode, models);
   const throwIfAborted = (): void => {
     if (opts.signal?.aborted) throw abortError();
   };
   throwIfAborted();
+  const chunk = Math.max(1, opts.prefillChunk ?? DEFAULT_PREFILL_CHUNK);
   const t0 = performance.now();
-  // The prompt's KV always comes from the prefill model; the step model's own KV for the
-  // generated tokens lives only in this call and is dropped with it.
-  let { logits, cache } = await prefill.forward(promptIds, emptyKvCache(prefill.layout));
-  const t1 = performance.now();
+  const { cache, reused } = opts.cache ? opts.cache.checkout(prefillRole, promptIds, () => prefill.newCache()) : { cache: prefill.newCache(), reused: 0 };
   const ids: number[] = [];
   let stopReason: StopReason = 'max-tokens';
-  while (ids.length < opts.maxNewTokens) {
-    throwIfAborted();
-    const next = argmax(logits);
-    if (opts.stopIds.has(next)) {
-      stopReason = 'stop-token';
-      break;
+  let t1 = t0;
+  try {
+    // The prompt's KV always comes from the prefill model.
+    let logits: Float32Array = new Float32Array(0);
+    for (let at = reused; at < promptIds.length; at += chunk) {
+      throwIfAborted();
+      logits = await prefill.forward(promptIds.slice(at, at + chunk), cache);
     }
-    ids.push(next);
-    if (opts.shouldStop?.(ids)) {
-      stopReason = 'rule';
-      break;
+    t1 = performance.now();
+    // The step model's KV for generated tokens is temporary: dropped below, never cached.
+    const restore = cache.checkpoint();
+    try {
+      while (ids.length < opts.maxNewTokens) {
+        throwIfAborted();
+        const next = argmax(logits);
+        if (opts.stopIds.has(next)) {
+          stopReason = 'stop-token';
+          break;
+        }
+        ids.push(next);
+        if (opts.shouldStop?.(ids)) {
+          stopReason = 'rule';
+          break;
+        }
+        if (ids.length >= opts.maxNewTokens) break;
+        logits = await step.forward([next], cache);
+      }
+    } finally {
+      restore();
     }
-    if (ids.length >= opts.maxNewTokens) break;
-    ({ logits, cache } = await step.forward([next], cache));
+  } finally {
+    // Also after an abort: the prompt positions prefilled so far serve the next request.
+    opts.cache?.checkin(prefillRole, promptIds, cache);
   }
-  return { ids, stopReason, prefillMs: t1 - t0, decodeMs: performance.now() - t1 };
+  return { ids, stopReason, reusedTokens: reused, prefillMs: t1 - t0, decodeMs: performance.now() - t1 };
 }

@@ -25,15 +25,15 @@ export async function loadModelPair(folder: string, provider: ProviderSetting): 
   const opened = await openSessions([fullFile, decFile], provider);
   const [fullSession, decSession] = opened.sessions;
   try {
-    const fullLayout = readGraphLayout(fullSession, manifest.io, fullFile);
-    const decLayout = readGraphLayout(decSession, manifest.io, decFile);
+    const fullLayout = readGraphLayout(fullSession, manifest.io, fullFile, manifest.kv.cacheLayout);
+    const decLayout = readGraphLayout(decSession, manifest.io, decFile, manifest.kv.cacheLayout);
     checkPairLayout(manifest, fullLayout, decLayout);
   } catch (err) {
     await Promise.all([fullSession.release(), decSession.release()]);
     throw err;
   }
-  const full = new OnnxCausalLm(fullSession, manifest.io, manifest.kv);
-  const decoder = new OnnxCausalLm(decSession, manifest.io, manifest.kv);
+  const full = new OnnxCausalLm(fullSession, manifest.io, manifest.kv, manifest.kv.cacheLayout);
+  const decoder = new OnnxCausalLm(decSession, manifest.io, manifest.kv, manifest.kv.cacheLayout);
   return {
     manifest,
     tokenizer,

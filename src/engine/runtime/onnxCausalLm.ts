@@ -1,19 +1,16 @@
-// One ONNX causal LM graph (full model or pruned decoder) behind a two-method interface:
-// `forward` runs new tokens on top of a KV cache and returns last-position logits and the
-// grown cache. Only this folder touches onnxruntime-node.
+// One ONNX causal LM graph (full model or pruned decoder) behind a small interface: `forward`
+// runs new tokens on top of a KV cache (which it grows) and returns last-position logits.
+// Only this folder touches onnxruntime-node.
 import * as ort from 'onnxruntime-node';
 import { layerName, type IoNames, type KvLayout } from '../manifest';
-import { type KvCache } from './kvCache';
-
-export interface StepResult {
-  /** Logits of the last input position, [vocab]. */
-  logits: Float32Array;
-  cache: KvCache;
-}
+import { createKvCache, type CacheLayout, type KvCache } from './kvCache';
 
 export interface CausalLm {
   readonly layout: KvLayout;
-  forward(tokens: readonly number[], past: KvCache): Promise<StepResult>;
+  readonly cacheLayout: CacheLayout;
+  /** Runs `tokens` after the cache's positions, appends their KV to it; logits of the last token, [vocab]. */
+  forward(tokens: readonly number[], cache: KvCache): Promise<Float32Array>;
+  newCache(): KvCache;
 }
 
 export class OnnxCausalLm implements CausalLm {
@@ -26,6 +23,7 @@ export class OnnxCausalLm implements CausalLm {
     private readonly session: ort.InferenceSession,
     private readonly io: IoNames,
     readonly layout: KvLayout,
+    readonly cacheLayout: CacheLayout,
   ) {
     for (let i = 0; i < layout.numLayers; i++) {
       this.pastNames.push(layerName(io.pastKey, i), layerName(io.pastValue, i));
@@ -33,29 +31,35 @@ export class OnnxCausalLm implements CausalLm {
     }
   }
 
-  async forward(tokens: readonly number[], past: KvCache): Promise<StepResult> {
+  newCache(): KvCache {
+    return createKvCache(this.layout, this.cacheLayout);
+  }
+
+  async forward(tokens: readonly number[], cache: KvCache): Promise<Float32Array> {
     const n = tokens.length;
-    const total = past.length + n;
+    const past = cache.length;
+    const total = past + n;
     if (this.ones.length < total) this.ones = new BigInt64Array(Math.max(total, this.ones.length * 2, 256)).fill(1n);
     const ids = new BigInt64Array(n);
     const positions = new BigInt64Array(n);
     for (let i = 0; i < n; i++) {
       ids[i] = BigInt(tokens[i]);
-      positions[i] = BigInt(past.length + i);
+      positions[i] = BigInt(past + i);
     }
     const feeds: Record<string, ort.Tensor> = {
       [this.io.inputIds]: new ort.Tensor('int64', ids, [1, n]),
       [this.io.attentionMask]: new ort.Tensor('int64', this.ones.subarray(0, total), [1, total]),
       [this.io.positionIds]: new ort.Tensor('int64', positions, [1, n]),
     };
-    this.pastNames.forEach((name, i) => (feeds[name] = past.tensors[i] as ort.Tensor));
+    const pasts = cache.pastTensors();
+    this.pastNames.forEach((name, i) => (feeds[name] = pasts[i]));
     const out = await this.session.run(feeds);
+    cache.absorb(this.presentNames.map((name) => out[name]), n);
     const logitsTensor = out[this.io.logits];
     const vocab = logitsTensor.dims[logitsTensor.dims.length - 1];
     const all = logitsTensor.data as Float32Array;
     // Graphs exporting every position are accepted too: keep only the last row.
-    const logits = all.length === vocab ? all : all.subarray(all.length - vocab);
-    return { logits, cache: { length: total, tensors: this.presentNames.map((name) => out[name]) } };
+    return all.length === vocab ? all : all.subarray(all.length - vocab);
   }
 
   release(): Promise<void> {

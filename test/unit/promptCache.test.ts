@@ -1,0 +1,131 @@
+// Prompt KV reuse across requests: cached and uncached runs give identical tokens, only new
+// tokens are prefilled, aborted prefills keep what they did, and the cache stays bounded.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { commonPrefixLength, PromptCache } from '../../src/engine/cache/promptCache';
+import { CompletionEngine } from '../../src/engine/completionEngine';
+import { OverfillError } from '../../src/engine/errors';
+import { generate, GENERATION_MODES } from '../../src/engine/generate/generate';
+import { SeqMajorKvCache, type KvCache } from '../../src/engine/runtime/kvCache';
+import { loadModelPair, type ModelPair } from '../../src/engine/runtime/loadModelPair';
+import { PAIR_A, PAIR_A_HF, readReference } from './fixtures';
+
+const FILE = 'export function area(width: number, height: number): number {\n  return width * height;\n}\n\nexport function perimeter(w: number, h: number) {\n  return ';
+const base = { suffix: '\n}\n', languageId: 'typescript', maxNewTokens: 10, contextTokens: 512, maxLines: 100 };
+
+for (const folder of [PAIR_A, PAIR_A_HF]) {
+  describe(`prompt cache in the engine: ${folder.split('/').pop()}`, () => {
+    let cached: CompletionEngine;
+    let cold: CompletionEngine;
+    before(async () => {
+      cached = await CompletionEngine.load(folder, 'cpu', { prefillChunk: 7 });
+      cold = await CompletionEngine.load(folder, 'cpu', { promptCache: false });
+    });
+    after(async () => {
+      await cached.dispose();
+      await cold.dispose();
+    });
+
+    for (const mode of GENERATION_MODES) {
+      it(`${mode}: typing one more character reuses the prompt and gives the uncached tokens`, async () => {
+        cached.clearCache();
+        const first = await cached.complete({ ...base, prefix: FILE, mode });
+        assert.equal(first.reusedTokens, 0);
+        const again = await cached.complete({ ...base, prefix: FILE + '2', mode });
+        const reference = await cold.complete({ ...base, prefix: FILE + '2', mode });
+        assert.ok(again.reusedTokens > 0.8 * again.promptTokens - 20, `reused ${again.reusedTokens} of ${again.promptTokens}`);
+        assert.deepEqual(again.ids, reference.ids);
+        assert.equal(again.text, reference.text);
+      });
+    }
+
+    it('the same prompt twice re-runs only its last token and repeats itself exactly', async () => {
+      cached.clearCache();
+      const a = await cached.complete({ ...base, prefix: FILE });
+      const b = await cached.complete({ ...base, prefix: FILE });
+      assert.equal(b.reusedTokens, b.promptTokens - 1);
+      assert.deepEqual(b.ids, a.ids);
+    });
+  });
+}
+
+describe('prompt cache and aborts', () => {
+  let pair: ModelPair;
+  before(async () => {
+    pair = await loadModelPair(PAIR_A, 'cpu');
+  });
+  after(() => pair.dispose());
+
+  it('an abort between prefill chunks keeps the chunks done for the next request', async () => {
+    const ref = readReference(PAIR_A);
+    const cache = new PromptCache(2, 1 << 30);
+    const controller = new AbortController();
+    const prompt = ref.promptIds;
+    let calls = 0;
+    const counting = { ...pair.full, layout: pair.full.layout, cacheLayout: pair.full.cacheLayout, newCache: () => pair.full.newCache(), forward: (t: readonly number[], c: KvCache) => (++calls === 2 && controller.abort(), pair.full.forward(t, c)) };
+    await assert.rejects(
+      generate({ full: counting, decoder: pair.decoder }, prompt, { mode: 'overfill', maxNewTokens: 5, stopIds: new Set(), cache, prefillChunk: 4, signal: controller.signal }),
+      (e: unknown) => e instanceof OverfillError && e.code === 'ABORTED',
+    );
+    const next = await generate(pair, prompt, { mode: 'overfill', maxNewTokens: ref.newTokens, stopIds: new Set(), cache, prefillChunk: 4 });
+    assert.equal(next.reusedTokens, 8);
+    assert.deepEqual(next.ids, ref.modes.overfill.ids);
+  });
+
+  it('generated tokens never enter the cache: the next request sees prompt positions only', async () => {
+    const ref = readReference(PAIR_A);
+    const cache = new PromptCache(2, 1 << 30);
+    await generate(pair, ref.promptIds, { mode: 'overfill', maxNewTokens: 6, stopIds: new Set(), cache });
+    const continued = [...ref.promptIds, ...ref.modes.overfill.ids.slice(0, 3)];
+    const r = await generate(pair, continued, { mode: 'overfill', maxNewTokens: 3, stopIds: new Set(), cache });
+    assert.equal(r.reusedTokens, ref.promptIds.length);
+  });
+});
+
+describe('PromptCache bookkeeping', () => {
+  const layout = { numLayers: 1, numKvHeads: 1, headDim: 2 };
+  const filled = (n: number): KvCache => {
+    const c = new SeqMajorKvCache(layout);
+    for (let i = 0; i < n; i++) c.absorb([{ data: new Float32Array([i, i]) }, { data: new Float32Array([-i, -i]) }] as never, 1);
+    return c;
+  };
+
+  it('longest common prefix', () => {
+    assert.equal(commonPrefixLength([1, 2, 3], [1, 2, 4]), 2);
+    assert.equal(commonPrefixLength([], [1]), 0);
+  });
+
+  it('picks the entry with the longest shared prefix, per prefill model', () => {
+    const cache = new PromptCache(3, 1 << 30);
+    cache.checkin('full', [1, 2, 3, 4], filled(4));
+    cache.checkin('full', [1, 9, 9], filled(3));
+    cache.checkin('decoder', [1, 2, 3, 4, 5], filled(5));
+    const got = cache.checkout('full', [1, 2, 3, 7, 8], () => filled(0));
+    assert.equal(got.reused, 3);
+    assert.equal(got.cache.length, 3);
+    assert.equal(cache.size, 2);
+  });
+
+  it('evicts the least recently used entry beyond its count and byte bounds', () => {
+    const byCount = new PromptCache(2, 1 << 30);
+    for (let i = 0; i < 3; i++) byCount.checkin('full', [i], filled(1));
+    assert.equal(byCount.size, 2);
+    assert.equal(byCount.checkout('full', [0, 5], () => filled(0)).reused, 0);
+    const bytes = filled(100).bytes;
+    const byBytes = new PromptCache(5, bytes * 1.5);
+    byBytes.checkin('full', [1], filled(100));
+    byBytes.checkin('full', [2], filled(100));
+    assert.equal(byBytes.size, 1);
+  });
+
+  it('a growing buffer keeps its content', () => {
+    const c = filled(200);
+    const keys = c.pastTensors()[0].data as Float32Array;
+    assert.equal(keys.length, 400);
+    assert.equal(keys[2 * 150], 150);
+    const restore = c.checkpoint();
+    c.absorb([{ data: new Float32Array([7, 7]) }, { data: new Float32Array([7, 7]) }] as never, 1);
+    restore();
+    assert.equal(c.length, 200);
+  });
+});
