@@ -1,11 +1,16 @@
-// Latency of the engine as the extension uses it (worker thread, real model files), the three
-// modes interleaved on the same prompts. Reports medians and p95; --json prints one object.
-//   npm run bench [-- --json] [-- --model DIR] [-- --rounds N]
+// The engine benchmark: OverFill vs full-only vs decoder-only, interleaved on the same prompts,
+// for the embedded default pair and random-weight pairs of realistic shape (~150M full /
+// ~60M decoder, int8 and fp32; latency depends only on shapes). Medians and p95.
+//   npm run bench                      table, plus docs/bench/latest.{json,md,png}
+//   npm run bench -- --json            one JSON object on stdout
+//   npm run bench -- --samples 3 --pairs default,rand-150m-int8 --provider cpu
+import { execFileSync } from 'child_process';
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
-import { EngineClient } from '../src/engine/engineClient';
+import { CompletionEngine } from '../src/engine/completionEngine';
 import { GENERATION_MODES, type GenerationMode } from '../src/engine/generate/generate';
-import type { CompletionRequest } from '../src/engine/requests';
+import type { ProviderSetting } from '../src/engine/runtime/providers';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const args = process.argv.slice(2);
@@ -13,80 +18,143 @@ const opt = (name: string, fallback: string): string => {
   const i = args.indexOf(`--${name}`);
   return i >= 0 && args[i + 1] ? args[i + 1] : fallback;
 };
-const json = args.includes('--json');
-const model = path.resolve(opt('model', path.join(ROOT, 'models', 'default')));
-const rounds = Number(opt('rounds', '3'));
+const asJson = args.includes('--json');
+const samples = Number(opt('samples', '3'));
+const provider = opt('provider', 'cpu') as ProviderSetting;
+const LINE_TOKENS = 16;
+const PAIR_DIRS: Record<string, string> = {
+  default: path.join(ROOT, 'models', 'default'),
+  'rand-150m-int8': path.join(ROOT, '.cache', 'bench-pairs', 'rand-150m-int8'),
+  'rand-150m-fp32': path.join(ROOT, '.cache', 'bench-pairs', 'rand-150m-fp32'),
+};
+const pairNames = opt('pairs', Object.keys(PAIR_DIRS).join(',')).split(',');
 
-/** Cursor positions in real source files: after `at` characters of each line-start cut. */
-function prompts(): CompletionRequest[] {
-  const files = [
-    ...fs.readdirSync(path.join(ROOT, 'src', 'engine')).filter((f) => f.endsWith('.ts')).map((f) => path.join(ROOT, 'src', 'engine', f)),
-    ...fs.readdirSync(path.join(ROOT, 'training')).filter((f) => f.endsWith('.py')).map((f) => path.join(ROOT, 'training', f)),
-  ].sort();
-  const out: CompletionRequest[] = [];
-  for (const file of files) {
-    const text = fs.readFileSync(file, 'utf8');
-    for (const frac of [0.3, 0.6, 0.9]) {
-      let at = Math.floor(text.length * frac);
-      at = text.indexOf('\n', at) + 1 || at;
-      at += Math.min(12, text.indexOf('\n', at) - at);
-      out.push({ prefix: text.slice(0, at), suffix: text.slice(at), languageId: file.endsWith('.py') ? 'python' : 'typescript', maxNewTokens: 16, contextTokens: 1024, maxLines: 1 });
-    }
-  }
-  return out;
-}
+type Stat = { p50: number; p95: number };
+const METRICS = ['ttftMs', 'lineMs', 'decodeTokPerSec', 'decodeMsPerTokenCtx256', 'decodeMsPerTokenCtx2048', 'incrementalMs', 'coldSameMs'] as const;
+type Metric = (typeof METRICS)[number];
 
-function stats(xs: number[]): { p50: number; p95: number; n: number } {
+function stat(xs: number[]): Stat {
   const s = [...xs].sort((a, b) => a - b);
-  const q = (p: number): number => s[Math.min(s.length - 1, Math.floor(p * s.length))];
-  return { p50: +q(0.5).toFixed(2), p95: +q(0.95).toFixed(2), n: s.length };
+  const q = (p: number): number => s[Math.min(s.length - 1, Math.ceil(p * s.length) - 1)];
+  return { p50: +q(0.5).toFixed(2), p95: +q(0.95).toFixed(2) };
 }
 
-async function main(): Promise<void> {
-  const t0 = performance.now();
-  const client = new EngineClient(path.join(ROOT, 'out', 'src', 'engine', 'worker.js'));
-  const info = await client.load(model, 'cpu');
-  const first = await client.complete(prompts()[0]);
-  const coldMs = performance.now() - t0;
-  const rows: Record<GenerationMode, { total: number[]; prefill: number[]; perToken: number[] }> = {
-    overfill: { total: [], prefill: [], perToken: [] },
-    full: { total: [], prefill: [], perToken: [] },
-    decoder: { total: [], prefill: [], perToken: [] },
+/** Held-out-style code: Python stdlib modules the tokenizers were not trained on, and our own sources. */
+function sourceTexts(): string[] {
+  const lib = fs.readdirSync('/usr/lib').filter((d) => /^python3\.\d+$/.test(d)).map((d) => path.join('/usr/lib', d))[0];
+  const files = lib ? fs.readdirSync(lib).filter((f) => /^[m-z].*\.py$/.test(f)).sort().map((f) => path.join(lib, f)) : [];
+  const own = ['src/engine/completionEngine.ts', 'src/engine/generate/generate.ts', 'src/engine/runtime/kvCache.ts'].map((f) => path.join(ROOT, f));
+  return [...own, ...files].map((f) => fs.readFileSync(f, 'utf8')).filter((t) => t.length > 30_000);
+}
+
+interface Cursor {
+  prefix: string;
+  suffix: string;
+}
+
+/** A cursor at a line end around 80% into a long file: ample prefix and some suffix. */
+function cursorIn(text: string, k: number): Cursor {
+  let at = Math.floor(text.length * (0.7 + 0.05 * (k % 5)));
+  at = text.indexOf('\n', at);
+  return { prefix: text.slice(0, at), suffix: text.slice(at) };
+}
+
+async function measurePair(name: string, dir: string, texts: string[]) {
+  const engine = await CompletionEngine.load(dir, provider, { promptCache: true });
+  const ctxMax = engine.info.contextLength - 2 * LINE_TOKENS;
+  const rows = Object.fromEntries(GENERATION_MODES.map((m) => [m, Object.fromEntries(METRICS.map((k) => [k, [] as number[]]))])) as Record<GenerationMode, Record<Metric, number[]>>;
+  const prompt = (c: Cursor, tokens: number): number[] => engine.buildPrompt({ ...c, contextTokens: Math.min(tokens, ctxMax), maxNewTokens: LINE_TOKENS });
+  const cold = async (ids: number[], mode: GenerationMode, n: number) => {
+    engine.clearCache();
+    return engine.generateIds(ids, mode, n);
   };
-  const ps = prompts();
-  for (let r = 0; r < rounds; r++) {
-    for (const p of ps) {
-      for (const mode of GENERATION_MODES) {
-        const t = performance.now();
-        const res = await client.complete({ ...p, mode });
-        rows[mode].total.push(performance.now() - t);
-        rows[mode].prefill.push(res.prefillMs);
-        if (res.ids.length > 1) rows[mode].perToken.push(res.decodeMs / (res.ids.length - 1));
+  // Warm-up: first runs pay for allocations and kernel choices.
+  for (const mode of GENERATION_MODES) await cold(prompt(cursorIn(texts[0], 0), 256), mode, 4);
+  for (let s = 0; s < samples; s++) {
+    const c = cursorIn(texts[s % texts.length], s);
+    const typed = { prefix: c.prefix + 'x', suffix: c.suffix };
+    for (const mode of GENERATION_MODES) {
+      const r = rows[mode];
+      const line = await cold(prompt(c, 1024), mode, LINE_TOKENS);
+      r.ttftMs.push(line.prefillMs);
+      r.lineMs.push(line.prefillMs + line.decodeMs);
+      r.decodeTokPerSec.push((1000 * (line.ids.length - 1)) / line.decodeMs);
+      for (const [ctx, key] of [[256, 'decodeMsPerTokenCtx256'], [2048, 'decodeMsPerTokenCtx2048']] as const) {
+        const g = await cold(prompt(c, ctx), mode, LINE_TOKENS + 1);
+        r[key].push(g.decodeMs / (g.ids.length - 1));
       }
+      // One character typed into a ~2k-token file whose prompt is cached.
+      await cold(prompt(c, 2048), mode, LINE_TOKENS);
+      const inc = await engine.generateIds(prompt(typed, 2048), mode, LINE_TOKENS);
+      r.incrementalMs.push(inc.prefillMs + inc.decodeMs);
+      const same = await cold(prompt(typed, 2048), mode, LINE_TOKENS);
+      r.coldSameMs.push(same.prefillMs + same.decodeMs);
     }
   }
-  await client.dispose();
-  const result = {
-    model: info.name,
+  const info = engine.info;
+  await engine.dispose();
+  const modes = Object.fromEntries(GENERATION_MODES.map((m) => [m, Object.fromEntries(METRICS.map((k) => [k, stat(rows[m][k])]))])) as Record<GenerationMode, Record<Metric, Stat>>;
+  const o = modes.overfill;
+  return {
+    name,
     fullParams: info.fullParams,
     decoderParams: info.decoderParams,
     provider: info.provider,
-    prompts: ps.length,
-    rounds,
-    coldStartToFirstSuggestionMs: +coldMs.toFixed(1),
-    firstSuggestionPromptTokens: first.promptTokens,
-    modes: Object.fromEntries(GENERATION_MODES.map((m) => [m, { lineMs: stats(rows[m].total), ttftMs: stats(rows[m].prefill), decodeMsPerToken: stats(rows[m].perToken) }])),
+    peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
+    modes,
+    ratios: {
+      decodeTokPerSecOverfillVsDecoder: +(o.decodeTokPerSec.p50 / modes.decoder.decodeTokPerSec.p50).toFixed(3),
+      decodeTokPerSecOverfillVsFull: +(o.decodeTokPerSec.p50 / modes.full.decodeTokPerSec.p50).toFixed(3),
+      ttftOverfillVsFull: +(o.ttftMs.p50 / modes.full.ttftMs.p50).toFixed(3),
+      decodeCtx2048VsCtx256: +(o.decodeMsPerTokenCtx2048.p50 / o.decodeMsPerTokenCtx256.p50).toFixed(3),
+      incrementalVsCold: +(o.incrementalMs.p50 / o.coldSameMs.p50).toFixed(3),
+    },
   };
-  if (json) {
+}
+
+function markdown(result: { pairs: Awaited<ReturnType<typeof measurePair>>[] } & Record<string, unknown>): string {
+  const lines = [`# Engine benchmark (${result.date}, ${result.machine})`, '', `${samples} samples per mode, modes interleaved on the same prompts; p50 / p95. Single line = ${LINE_TOKENS} tokens at a 1k-token prompt, cold prompt cache. Incremental = one character typed into a cached ~2k-token prompt, ${LINE_TOKENS} tokens.`, ''];
+  for (const p of result.pairs) {
+    lines.push(`## ${p.name}: full ${(p.fullParams! / 1e6).toFixed(1)}M, decoder ${(p.decoderParams! / 1e6).toFixed(1)}M params, ${p.provider}, peak RSS ${p.peakRssMb} MB`, '');
+    lines.push('| mode | TTFT ms | single line ms | decode tok/s | ms/token @256 | ms/token @2048 | incremental ms | same, cold ms |', '|---|---|---|---|---|---|---|---|');
+    for (const m of GENERATION_MODES) {
+      const x = p.modes[m];
+      lines.push(`| ${m} | ${METRICS.map((k) => `${x[k].p50} / ${x[k].p95}`).join(' | ')} |`);
+    }
+    const r = p.ratios;
+    lines.push('', `Ratios (p50): OverFill decode tok/s = ${r.decodeTokPerSecOverfillVsDecoder}× decoder-only, ${r.decodeTokPerSecOverfillVsFull}× full-only; TTFT OverFill/full = ${r.ttftOverfillVsFull}; ms/token 2048/256 = ${r.decodeCtx2048VsCtx256}; incremental/cold = ${r.incrementalVsCold}.`, '');
+  }
+  return lines.join('\n');
+}
+
+async function main(): Promise<void> {
+  const missing = pairNames.filter((n) => n !== 'default' && !fs.existsSync(path.join(PAIR_DIRS[n] ?? n, 'overfill.json')));
+  if (missing.length > 0) {
+    if (!asJson) console.log(`making the random-weight benchmark pairs (${missing.join(', ')}) with training/ ...`);
+    execFileSync('/usr/bin/python3', [path.join(ROOT, 'bench', 'make_bench_pairs.py')], { stdio: ['ignore', 'ignore', 'inherit'] });
+  }
+  const texts = sourceTexts();
+  const pairs = [];
+  for (const name of pairNames) {
+    if (!asJson) console.log(`measuring ${name} ...`);
+    pairs.push(await measurePair(name, PAIR_DIRS[name] ?? path.resolve(name), texts));
+  }
+  const cpus = os.cpus();
+  const result = { date: new Date().toISOString().slice(0, 10), machine: `${cpus.length} × ${cpus[0]?.model ?? 'cpu'}`, samples, pairs };
+  if (asJson) {
     console.log(JSON.stringify(result));
     return;
   }
-  console.log(`${result.model} (full ${info.fullParams}, decoder ${info.decoderParams} params) on ${info.provider}; ${ps.length} prompts x ${rounds} rounds, single line, up to 16 tokens`);
-  console.log(`cold start (worker + load + first suggestion): ${result.coldStartToFirstSuggestionMs} ms`);
-  console.log('mode      line p50/p95 ms   ttft p50/p95 ms   decode ms/token p50/p95');
-  for (const m of GENERATION_MODES) {
-    const x = result.modes[m];
-    console.log(`${m.padEnd(9)} ${`${x.lineMs.p50} / ${x.lineMs.p95}`.padEnd(17)} ${`${x.ttftMs.p50} / ${x.ttftMs.p95}`.padEnd(17)} ${x.decodeMsPerToken.p50} / ${x.decodeMsPerToken.p95}`);
+  const out = path.join(ROOT, 'docs', 'bench');
+  fs.mkdirSync(out, { recursive: true });
+  fs.writeFileSync(path.join(out, 'latest.json'), JSON.stringify(result, null, 1));
+  const md = markdown(result);
+  fs.writeFileSync(path.join(out, 'latest.md'), md);
+  console.log(md);
+  try {
+    execFileSync('/usr/bin/python3', [path.join(ROOT, 'bench', 'plot_bench.py'), path.join(out, 'latest.json'), path.join(out, 'latest.png')], { stdio: 'inherit' });
+  } catch {
+    console.log('(no chart: bench/plot_bench.py needs python3-matplotlib: apt-get install python3-matplotlib)');
   }
 }
 

@@ -24,6 +24,7 @@ from training import bpe  # noqa: E402
 from training.export import write_pair, write_reference  # noqa: E402
 from training.model import LlamaLM, ModelConfig, init_random  # noqa: E402
 from training.prune import activation_importance, prune_width  # noqa: E402
+from training.quantize import quantize_folder  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TINY = ModelConfig(vocab_size=1024, hidden_size=64, intermediate_size=192, num_layers=2,
@@ -82,9 +83,12 @@ def main() -> None:
         make_pair(a.default, PLACEHOLDER, 7, tok_dir, tok, "placeholder-random",
                   "Random-weight placeholder pair: exercises the engine; its suggestions are noise.",
                   reference=False, fim_order="spm")
+        quantize_folder(a.default, a.default)
     else:
         make_pair(os.path.join(a.out, "pair-a"), TINY, 1, tok_dir, tok, "fixture-a", "tiny random pair A")
         make_pair(os.path.join(a.out, "pair-b"), TINY, 2, tok_dir, tok, "fixture-b", "tiny random pair B")
+        # Pair A with int8 weights; its reference.json stays the fp32 one.
+        quantize_folder(os.path.join(a.out, "pair-a"), os.path.join(a.out, "pair-a-int8"))
         # Pair A's weights exported with the standard HF/optimum cache layout.
         make_pair(os.path.join(a.out, "pair-a-hf"), TINY, 1, tok_dir, tok, "fixture-a-hf", "pair A, HF cache layout",
                   cache_layout="hf")

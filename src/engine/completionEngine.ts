@@ -75,15 +75,20 @@ export class CompletionEngine {
     return Math.min(contextTokens, limit);
   }
 
-  async complete(req: CompletionRequest, signal?: AbortSignal): Promise<CompletionResult> {
-    const { tokenizer, manifest } = this.pair;
-    const mode: GenerationMode = req.mode ?? 'overfill';
-    const prompt = buildFimPrompt(tokenizer, {
+  /** The FIM prompt ids a completion request becomes. */
+  buildPrompt(req: CompletionRequest): number[] {
+    return buildFimPrompt(this.pair.tokenizer, {
       prefix: req.prefix,
       suffix: req.suffix,
       budget: this.budget(req.contextTokens, req.maxNewTokens),
-      order: manifest.fimOrder,
-    });
+      order: this.pair.manifest.fimOrder,
+    }).ids;
+  }
+
+  async complete(req: CompletionRequest, signal?: AbortSignal): Promise<CompletionResult> {
+    const { tokenizer } = this.pair;
+    const mode: GenerationMode = req.mode ?? 'overfill';
+    const prompt = { ids: this.buildPrompt(req) };
     const ctx = cursorContext(req.prefix, req.suffix, req.maxLines ?? DEFAULT_MAX_LINES);
     const result = await this.run(prompt.ids, {
       mode,

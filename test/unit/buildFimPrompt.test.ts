@@ -19,12 +19,27 @@ describe('buildFimPrompt', () => {
     assert.equal(chars(buildFimPrompt(tok, { prefix: 'ab', suffix: 'cd', budget: 100, order: 'spm' }).ids), '<-2>cd<-1>ab<-3>');
   });
 
-  it('cuts to the budget keeping the text nearest the cursor, suffix limited to a quarter', () => {
+  it('cuts to the budget keeping the text nearest the cursor, suffix limited to about a quarter', () => {
     const p = buildFimPrompt(tok, { prefix: 'x'.repeat(500) + 'NEAR', suffix: 'next' + 'y'.repeat(500), budget: 103, order: 'psm' });
-    assert.equal(p.ids.length, 103);
-    assert.equal(p.suffixTokens, 25);
-    assert.equal(p.prefixTokens, 75);
+    // Both sides are cut in steps of 8 tokens (a sixteenth of the budget, at least 8), so the
+    // prompt stays a little under budget rather than moving with every keystroke.
+    assert.equal(p.prefixTokens, 72);
+    assert.equal(p.suffixTokens, 24);
+    assert.equal(p.ids.length, 99);
     assert.ok(chars(p.ids).includes('NEAR<-2>next'));
+  });
+
+  it('keeps the start of the prompt still while the user types (spm), so its cached KV stays valid', () => {
+    const long = Array.from({ length: 400 }, (_, i) => `line ${i} of some code;`).join('\n');
+    let previous = buildFimPrompt(tok, { prefix: long, suffix: '\n}', budget: 512, order: 'spm' }).ids;
+    let moved = 0;
+    for (let typed = 1; typed <= 40; typed++) {
+      const ids = buildFimPrompt(tok, { prefix: long + 'x'.repeat(typed), suffix: '\n}', budget: 512, order: 'spm' }).ids;
+      const shared = ids.findIndex((id, i) => id !== previous[i]);
+      if (shared < ids.length - 4) moved++;
+      previous = ids;
+    }
+    assert.ok(moved <= 2, `the prompt start moved on ${moved} of 40 keystrokes`);
   });
 
   it('gives the suffix the room a short prefix leaves', () => {
@@ -33,8 +48,10 @@ describe('buildFimPrompt', () => {
     assert.equal(p.suffixTokens, 48);
   });
 
-  it('cuts long text at line boundaries before tokenizing', () => {
-    assert.equal(tailAtLineStart('one\ntwo\nthree', 9), 'three');
+  it('cuts long text at line boundaries, in 1024-character steps at the start', () => {
+    const text = 'a'.repeat(1500) + '\nkeep\n' + 'b'.repeat(600);
+    assert.equal(tailAtLineStart(text, 700), 'keep\n' + 'b'.repeat(600));
+    assert.equal(tailAtLineStart(text + 'c', 700), 'keep\n' + 'b'.repeat(600) + 'c');
     assert.equal(headAtLineEnd('one\ntwo\nthree', 9), 'one\ntwo\n');
     assert.equal(tailAtLineStart('short', 9), 'short');
   });

@@ -27,6 +27,13 @@ export interface FimPrompt {
 const MAX_CHARS_PER_TOKEN = 8;
 /** Share of the budget the suffix gets when both sides want more than they can have. */
 const SUFFIX_SHARE = 0.25;
+/**
+ * Cuts move in steps, not with every keystroke: a prompt whose start stays put keeps its
+ * cached KV (see cache/promptCache.ts). Characters are cut in steps of CHAR_STEP, tokens in
+ * steps of a sixteenth of the budget.
+ */
+const CHAR_STEP = 1024;
+const MIN_TOKEN_STEP = 8;
 
 export function buildFimPrompt(tok: PromptTokenizer, input: FimPromptInput): FimPrompt {
   const room = Math.max(0, input.budget - 3);
@@ -34,9 +41,15 @@ export function buildFimPrompt(tok: PromptTokenizer, input: FimPromptInput): Fim
   const prefixIds = tok.encode(tailAtLineStart(input.prefix, maxChars));
   const suffixIds = tok.encode(headAtLineEnd(input.suffix, maxChars));
   let suffixTake = Math.min(suffixIds.length, Math.floor(room * SUFFIX_SHARE));
-  const prefixTake = Math.min(prefixIds.length, room - suffixTake);
-  suffixTake = Math.min(suffixIds.length, room - prefixTake);
-  const prefix = prefixIds.slice(prefixIds.length - prefixTake);
+  const prefixRoom = room - suffixTake;
+  const over = prefixIds.length - prefixRoom;
+  const step = Math.max(MIN_TOKEN_STEP, Math.floor(room / 16));
+  const drop = over > 0 ? Math.min(prefixIds.length, Math.ceil(over / step) * step) : 0;
+  const prefix = prefixIds.slice(drop);
+  // The suffix gets the room left, also in steps: with spm it comes first, and its length
+  // must not change with every token the prefix gains.
+  const left = room - prefix.length;
+  suffixTake = Math.min(suffixIds.length, suffixIds.length <= left ? left : Math.floor(left / step) * step);
   const suffix = suffixIds.slice(0, suffixTake);
   const s = tok.special;
   const ids =
@@ -52,10 +65,15 @@ export function buildPlainPrompt(tok: PromptTokenizer, text: string, budget: num
   return ids.slice(Math.max(0, ids.length - budget));
 }
 
-/** The last `maxChars` characters, starting at a line start when the text had to be cut. */
+/**
+ * About the last `maxChars` characters (up to CHAR_STEP more), starting at a line start when
+ * the text had to be cut. The cut point moves in CHAR_STEP steps as the text grows.
+ */
 export function tailAtLineStart(text: string, maxChars: number): string {
   if (text.length <= maxChars) return text;
-  const cut = text.slice(text.length - maxChars);
+  const start = Math.floor((text.length - maxChars) / CHAR_STEP) * CHAR_STEP;
+  const cut = text.slice(start);
+  if (start === 0) return cut;
   const nl = cut.indexOf('\n');
   return nl >= 0 && nl < cut.length - 1 ? cut.slice(nl + 1) : cut;
 }

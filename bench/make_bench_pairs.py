@@ -1,0 +1,57 @@
+"""Random-weight OverFill pairs with realistic shapes for the benchmark (latency depends only
+on shapes): a ~150M full model and its ~60M width-pruned decoder, fp32 and int8.
+
+    /usr/bin/python3 bench/make_bench_pairs.py [--out .cache/bench-pairs]
+Skips pairs that already exist. Never used for training or tests.
+"""
+import argparse
+import glob
+import json
+import os
+import sys
+
+import torch
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+from training import bpe  # noqa: E402
+from training.export import write_pair  # noqa: E402
+from training.model import LlamaLM, ModelConfig, init_random  # noqa: E402
+from training.prune import activation_importance, prune_width  # noqa: E402
+from training.quantize import quantize_folder  # noqa: E402
+
+FULL_150M = ModelConfig(vocab_size=8192, hidden_size=1024, intermediate_size=2816, num_layers=12, num_heads=16,
+                        num_kv_heads=4, head_dim=64, max_position=4096)
+DECODER_HIDDEN, DECODER_INTERMEDIATE = 576, 1536
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", default=os.path.join(ROOT, ".cache", "bench-pairs"))
+    a = ap.parse_args()
+    torch.set_num_threads(2)
+    fp32 = os.path.join(a.out, "rand-150m-fp32")
+    int8 = os.path.join(a.out, "rand-150m-int8")
+    if not os.path.exists(os.path.join(fp32, "overfill.json")):
+        tok_dir = os.path.join(a.out, "_tokenizer")
+        files = sorted(glob.glob("/usr/lib/python3.*/[a-k]*.py"))[:60]
+        vocab, merges = bpe.train([open(p, encoding="utf-8", errors="ignore").read() for p in files], FULL_150M.vocab_size)
+        bpe.save(vocab, merges, tok_dir, FULL_150M.max_position)
+        full = LlamaLM(FULL_150M)
+        init_random(full, 11, std=0.02)
+        calib = torch.randint(6, FULL_150M.vocab_size, (2, 64), generator=torch.Generator().manual_seed(11))
+        decoder = prune_width(full, activation_importance(full, calib), DECODER_HIDDEN, DECODER_INTERMEDIATE)
+        write_pair(fp32, full, decoder, tok_dir, "rand-150m-fp32", "random weights, realistic shapes (benchmark only)",
+                   fim_order="spm")
+    if not os.path.exists(os.path.join(int8, "overfill.json")):
+        quantize_folder(fp32, int8)
+        with open(os.path.join(int8, "overfill.json")) as f:
+            m = json.load(f)
+        m["name"] = "rand-150m-int8"
+        with open(os.path.join(int8, "overfill.json"), "w") as f:
+            json.dump(m, f, indent=2)
+    print(json.dumps({"pairs": [fp32, int8]}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,119 @@
+"""int8 weight quantization of an exported pair, with onnx + numpy only (no onnxruntime here).
+
+Each MatMul whose weight is a 2-D float initializer becomes com.microsoft DynamicQuantizeMatMul
+(int8 weights, one scale per output column; activations quantized on the fly by onnxruntime).
+The token embedding becomes an int8 table with one scale per row (Gather, Cast, Mul).
+Norm weights, RoPE and everything else stay float32.
+
+    /usr/bin/python3 -m training.quantize models/default          # rewrites full.onnx, decoder.onnx
+    /usr/bin/python3 -m training.quantize SRC --out DST           # writes a quantized copy
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+
+import numpy as np
+import onnx
+from onnx import helper, numpy_helper
+
+MS_DOMAIN = "com.microsoft"
+
+
+def _per_column_int8(w: np.ndarray):
+    """w [K, N] -> (int8 [K, N], scale [N]) with w ~= q * scale, symmetric."""
+    scale = np.abs(w).max(axis=0) / 127.0
+    scale[scale == 0] = 1.0
+    q = np.clip(np.round(w / scale), -127, 127).astype(np.int8)
+    return q, scale.astype(np.float32)
+
+
+def quantize_model(model: onnx.ModelProto) -> dict:
+    g = model.graph
+    inits = {i.name: i for i in g.initializer}
+    uses = {}
+    for n in g.node:
+        for x in n.input:
+            uses[x] = uses.get(x, 0) + 1
+    new_nodes, drop, add = [], set(), []
+    stats = {"matmuls": 0, "embeddings": 0, "bytes_before": 0, "bytes_after": 0}
+    for n in g.node:
+        w = inits.get(n.input[1]) if n.op_type == "MatMul" and len(n.input) == 2 else None
+        if w is not None and len(w.dims) == 2 and w.data_type == onnx.TensorProto.FLOAT:
+            arr = numpy_helper.to_array(w)
+            q, scale = _per_column_int8(arr)
+            base = n.input[1]
+            add += [numpy_helper.from_array(q, base + "_q"), numpy_helper.from_array(scale, base + "_scale"),
+                    numpy_helper.from_array(np.zeros_like(scale, dtype=np.int8), base + "_zp")]
+            new_nodes.append(helper.make_node("DynamicQuantizeMatMul", [n.input[0], base + "_q", base + "_scale", base + "_zp"],
+                                              list(n.output), name=(n.name or base) + "_int8", domain=MS_DOMAIN))
+            uses[base] -= 1
+            if uses[base] == 0:
+                drop.add(base)
+            stats["matmuls"] += 1
+            stats["bytes_before"] += arr.nbytes
+            stats["bytes_after"] += q.nbytes + scale.nbytes * 2
+            continue
+        table = inits.get(n.input[0]) if n.op_type == "Gather" else None
+        if table is not None and len(table.dims) == 2 and table.data_type == onnx.TensorProto.FLOAT:
+            arr = numpy_helper.to_array(table)
+            q_t, scale = _per_column_int8(arr.T)  # per row of the table
+            base = n.input[0]
+            add += [numpy_helper.from_array(np.ascontiguousarray(q_t.T), base + "_q"),
+                    numpy_helper.from_array(scale[:, None], base + "_rowscale")]
+            out = n.output[0]
+            new_nodes += [
+                helper.make_node("Gather", [base + "_q", n.input[1]], [out + "_q"], name=out + "_gather_q"),
+                helper.make_node("Cast", [out + "_q"], [out + "_f"], to=onnx.TensorProto.FLOAT, name=out + "_cast"),
+                helper.make_node("Gather", [base + "_rowscale", n.input[1]], [out + "_s"], name=out + "_gather_s"),
+                helper.make_node("Mul", [out + "_f", out + "_s"], [out], name=out + "_dequant"),
+            ]
+            uses[base] -= 1
+            if uses[base] == 0:
+                drop.add(base)
+            stats["embeddings"] += 1
+            stats["bytes_before"] += arr.nbytes
+            stats["bytes_after"] += q_t.nbytes + scale.nbytes
+            continue
+        new_nodes.append(n)
+    del g.node[:]
+    g.node.extend(new_nodes)
+    kept = [i for i in g.initializer if i.name not in drop]
+    del g.initializer[:]
+    g.initializer.extend(kept + add)
+    if not any(o.domain == MS_DOMAIN for o in model.opset_import):
+        model.opset_import.append(helper.make_opsetid(MS_DOMAIN, 1))
+    return stats
+
+
+def quantize_folder(src: str, dst: str) -> dict:
+    from .export import sha256
+    if os.path.abspath(src) != os.path.abspath(dst):
+        shutil.copytree(src, dst, dirs_exist_ok=True)
+    with open(os.path.join(dst, "overfill.json")) as f:
+        manifest = json.load(f)
+    report = {}
+    for role in ("full", "decoder"):
+        path = os.path.join(dst, manifest[role]["file"])
+        model = onnx.load(path)
+        report[role] = quantize_model(model)
+        onnx.save(model, path)
+        manifest[role]["sha256"] = sha256(path)
+        manifest[role]["weights"] = "int8"
+    with open(os.path.join(dst, "overfill.json"), "w") as f:
+        json.dump(manifest, f, indent=2)
+    return report
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("folder")
+    ap.add_argument("--out")
+    a = ap.parse_args()
+    print(json.dumps(quantize_folder(a.folder, a.out or a.folder)))
+
+
+if __name__ == "__main__":
+    main()
