@@ -22,25 +22,26 @@ OPSET = 17
 FORMAT_VERSION = 1
 
 
-# KV cache layouts a graph can have (manifest: kv.cacheLayout):
-#   hf:         past [b, KV, p, d] -> present [b, KV, p+s, d]   (HF/optimum; every step returns the whole cache)
-#   seq-major:  past [b, p, KV, d] -> present [b, s, KV, d]     (only the new positions come back; the
-#               engine appends them to a preallocated buffer and passes a prefix of it without copying)
-CACHE_LAYOUTS = ("hf", "seq-major")
+# KV cache layouts a graph can have (manifest: kv.cacheLayout); past is [b, KV, p, d] in both:
+#   hf:      present = past + new [b, KV, p+s, d] (HF/optimum; each step returns the whole cache)
+#   static:  past is the engine's preallocated buffer, unused slots masked by attention_mask;
+#            present = the new positions only [b, KV, s, d], which the engine writes into the
+#            buffer. No step copies the cache, in the graph or out of it.
+CACHE_LAYOUTS = ("hf", "static")
 
 
 class _OnnxWrapper(torch.nn.Module):
     """Flattens the per-layer past into positional inputs for torch.onnx.export."""
 
-    def __init__(self, model: LlamaLM, seq_major: bool):
+    def __init__(self, model: LlamaLM, static: bool):
         super().__init__()
         self.model = model
-        self.seq_major = seq_major
+        self.static = static
 
     def forward(self, input_ids, attention_mask, position_ids, *flat_past):
         past = [(flat_past[2 * i], flat_past[2 * i + 1]) for i in range(self.model.cfg.num_layers)]
         logits, presents = self.model(input_ids, attention_mask, position_ids, past, last_only=True,
-                                      seq_major=self.seq_major)
+                                      static=self.static)
         out = [logits]
         for k, v in presents:
             out += [k, v]
@@ -57,10 +58,10 @@ def io_names(num_layers: int):
 
 
 @torch.no_grad()
-def export_graph(model: LlamaLM, path: str, cache_layout: str = "seq-major") -> None:
+def export_graph(model: LlamaLM, path: str, cache_layout: str = "static") -> None:
     """One graph for prefill and decode steps; logits only for the last position ([b, 1, V])."""
     assert cache_layout in CACHE_LAYOUTS
-    seq_major = cache_layout == "seq-major"
+    static = cache_layout == "static"
     cfg = model.cfg
     model.eval()
     s, p = 3, 2
@@ -69,8 +70,7 @@ def export_graph(model: LlamaLM, path: str, cache_layout: str = "seq-major") -> 
     pos = torch.arange(p, p + s)[None]
     past = []
     for _ in range(cfg.num_layers):
-        shape = (1, p, cfg.num_kv_heads, cfg.head_dim) if seq_major else (1, cfg.num_kv_heads, p, cfg.head_dim)
-        past += [torch.zeros(*shape)] * 2
+        past += [torch.zeros(1, cfg.num_kv_heads, p, cfg.head_dim)] * 2
     ins, outs = io_names(cfg.num_layers)
     axes: Dict[str, Dict[int, str]] = {
         "input_ids": {0: "batch", 1: "sequence"},
@@ -79,10 +79,10 @@ def export_graph(model: LlamaLM, path: str, cache_layout: str = "seq-major") -> 
         "logits": {0: "batch"},
     }
     for name in ins[3:]:
-        axes[name] = {0: "batch", 1: "past_sequence"} if seq_major else {0: "batch", 2: "past_sequence"}
+        axes[name] = {0: "batch", 2: "past_sequence"}
     for name in outs[1:]:
-        axes[name] = {0: "batch", 1: "sequence"} if seq_major else {0: "batch", 2: "total_sequence"}
-    torch.onnx.export(_OnnxWrapper(model, seq_major), (ids, mask, pos, *past), path, input_names=ins,
+        axes[name] = {0: "batch", 2: "sequence" if static else "total_sequence"}
+    torch.onnx.export(_OnnxWrapper(model, static), (ids, mask, pos, *past), path, input_names=ins,
                       output_names=outs, dynamic_axes=axes, opset_version=OPSET, do_constant_folding=True)
 
 
@@ -96,7 +96,7 @@ def sha256(path: str) -> str:
 
 def write_pair(folder: str, full: LlamaLM, decoder: LlamaLM, tokenizer_dir: str, name: str,
                description: str, fim_order: str = "psm", extra: Optional[dict] = None,
-               cache_layout: str = "seq-major") -> dict:
+               cache_layout: str = "static") -> dict:
     """Export both graphs, copy the tokenizer, write overfill.json. Returns the manifest."""
     os.makedirs(folder, exist_ok=True)
     export_graph(full, os.path.join(folder, "full.onnx"), cache_layout)

@@ -98,34 +98,42 @@ class Attention(nn.Module):
         self.v_proj = nn.Linear(cfg.hidden_size, cfg.num_kv_heads * cfg.head_dim, bias=False)
         self.o_proj = nn.Linear(cfg.num_heads * cfg.head_dim, cfg.hidden_size, bias=False)
 
-    def forward(self, x, cos, sin, mask, past: Optional[Tuple[torch.Tensor, torch.Tensor]], seq_major: bool = False):
+    def forward(self, x, cos, sin, mask, past: Optional[Tuple[torch.Tensor, torch.Tensor]], static: bool = False):
+        """mask [b, 1, s, p+s] additive. past (k, v) [b, KV, p, d].
+
+        hf:     present = past + new, [b, KV, p+s, d].
+        static: past is a preallocated buffer (unused slots masked out) that is never copied or
+                concatenated: attention runs over it and over the new positions separately, and
+                present holds only the new positions [b, KV, s, d] for the engine to store.
+        """
         c = self.cfg
         b, s, _ = x.shape
+        g = c.num_heads // c.num_kv_heads
         q = self.q_proj(x).view(b, s, c.num_heads, c.head_dim).transpose(1, 2)     # [b, H, s, d]
         k = self.k_proj(x).view(b, s, c.num_kv_heads, c.head_dim).transpose(1, 2)  # [b, KV, s, d]
         v = self.v_proj(x).view(b, s, c.num_kv_heads, c.head_dim).transpose(1, 2)
         q = q * cos + rotate_half(q) * sin
         k = k * cos + rotate_half(k) * sin
-        if seq_major:
-            # Cache layout [b, seq, KV, d]: a prefix of positions is a contiguous prefix of the
-            # buffer, so the engine passes it without copying; only the new K/V go back out.
-            present = (k.transpose(1, 2), v.transpose(1, 2))                        # [b, s, KV, d]
-            if past is not None:
-                k = torch.cat([past[0].transpose(1, 2), k], dim=2)
-                v = torch.cat([past[1].transpose(1, 2), v], dim=2)
+        # GQA without copying KV per query head: the g query heads sharing a KV head become
+        # g*s rows of one matmul against that KV head. Head h uses KV head h // g.
+        qg = q.reshape(b, c.num_kv_heads, g * s, c.head_dim) / math.sqrt(c.head_dim)
+        t = mask.shape[-1]
+        maskg = mask[:, :, None].expand(b, 1, g, s, t).reshape(b, 1, g * s, t)
+        if static:
+            present = (k, v)
+            kp, vp = past if past is not None else (k[:, :, :0], v[:, :, :0])
+            p = kp.shape[2]
+            att = torch.cat([torch.matmul(qg, kp.transpose(2, 3)), torch.matmul(qg, k.transpose(2, 3))], dim=-1)
+            att = torch.softmax(att + maskg, dim=-1)                                  # [b, KV, g*s, p+s]
+            y = torch.matmul(att[..., :p], vp) + torch.matmul(att[..., p:], v)
         else:
             if past is not None:
-                k = torch.cat([past[0], k], dim=2)                                  # [b, KV, p+s, d]
+                k = torch.cat([past[0], k], dim=2)                                    # [b, KV, p+s, d]
                 v = torch.cat([past[1], v], dim=2)
             present = (k, v)
-        group = c.num_heads // c.num_kv_heads
-        if group > 1:  # GQA: each KV head serves `group` query heads
-            t = k.shape[2]
-            k = k[:, :, None].expand(b, c.num_kv_heads, group, t, c.head_dim).reshape(b, c.num_heads, t, c.head_dim)
-            v = v[:, :, None].expand(b, c.num_kv_heads, group, t, c.head_dim).reshape(b, c.num_heads, t, c.head_dim)
-        att = torch.matmul(q, k.transpose(2, 3)) / math.sqrt(c.head_dim) + mask  # [b, H, s, p+s]
-        att = torch.softmax(att, dim=-1)
-        y = torch.matmul(att, v).transpose(1, 2).reshape(b, s, c.num_heads * c.head_dim)
+            att = torch.softmax(torch.matmul(qg, k.transpose(2, 3)) + maskg, dim=-1)
+            y = torch.matmul(att, v)                                                  # [b, KV, g*s, d]
+        y = y.reshape(b, c.num_heads, s, c.head_dim).transpose(1, 2).reshape(b, s, c.num_heads * c.head_dim)
         return self.o_proj(y), present
 
 
@@ -148,8 +156,8 @@ class Block(nn.Module):
         self.post_attention_layernorm = RMSNorm(cfg.hidden_size, cfg.rms_eps)
         self.mlp = MLP(cfg)
 
-    def forward(self, x, cos, sin, mask, past, seq_major: bool = False):
-        a, present = self.self_attn(self.input_layernorm(x), cos, sin, mask, past, seq_major)
+    def forward(self, x, cos, sin, mask, past, static: bool = False):
+        a, present = self.self_attn(self.input_layernorm(x), cos, sin, mask, past, static)
         x = x + a
         x = x + self.mlp(self.post_attention_layernorm(x))
         return x, present
@@ -172,12 +180,11 @@ class LlamaLM(nn.Module):
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
                 position_ids: torch.Tensor, past: Optional[KV] = None,
-                last_only: bool = True, seq_major: bool = False):
+                last_only: bool = True, static: bool = False):
         """input_ids/position_ids [b, s]; attention_mask [b, p+s] (1 = attend); past: per layer (k, v).
 
         Returns logits ([b, 1, V] when last_only, else [b, s, V]) and the per-layer present KV:
-        [b, KV, p+s, d] (HF layout), or with seq_major past [b, p, KV, d] and present only the
-        new positions [b, s, KV, d].
+        [b, KV, p+s, d], or with `static` only the new positions [b, KV, s, d] (see Attention).
         """
         x = self.embed_tokens(input_ids)                                          # [b, s, h]
         freqs = position_ids[:, :, None].float() * self.inv_freq[None, None, :]   # [b, s, d/2]
@@ -192,7 +199,7 @@ class LlamaLM(nn.Module):
         mask = torch.zeros(allowed.shape, dtype=x.dtype, device=x.device).masked_fill(~allowed, -1e9)
         presents = []
         for i, layer in enumerate(self.layers):
-            x, present = layer(x, cos, sin, mask, past[i] if past is not None else None, seq_major)
+            x, present = layer(x, cos, sin, mask, past[i] if past is not None else None, static)
             presents.append(present)
         if last_only:
             x = x[:, -1:, :]
@@ -202,8 +209,8 @@ class LlamaLM(nn.Module):
         return sum(p.numel() for p in self.parameters())
 
 
-def empty_past(cfg: ModelConfig, batch: int = 1, seq_major: bool = False) -> KV:
-    z = torch.zeros(batch, 0, cfg.num_kv_heads, cfg.head_dim) if seq_major else torch.zeros(batch, cfg.num_kv_heads, 0, cfg.head_dim)
+def empty_past(cfg: ModelConfig, batch: int = 1) -> KV:
+    z = torch.zeros(batch, cfg.num_kv_heads, 0, cfg.head_dim)
     return [(z, z) for _ in range(cfg.num_layers)]
 
 

@@ -18,7 +18,7 @@ export interface KvLayout {
 }
 
 /** How past/present tensors are laid out; see runtime/kvCache.ts. */
-export type CacheLayoutName = 'hf' | 'seq-major';
+export type CacheLayoutName = 'hf' | 'static';
 
 export interface SpecialTokens {
   fimPrefix: string;
@@ -119,7 +119,7 @@ function validate(raw: Record<string, unknown>, file: string, folder: string): M
   const tokenizer = obj(raw.tokenizer, 'tokenizer');
   const tokens = obj(raw.tokens, 'tokens');
   const stop = Array.isArray(tokens.stop) ? tokens.stop.map((s, i) => str(s, `tokens.stop[${i}]`)) : fail('"tokens.stop" must be a list');
-  const cacheLayout = (v: unknown): CacheLayoutName => (v === 'hf' || v === 'seq-major' ? v : fail('"kv.cacheLayout" must be "hf" or "seq-major"'));
+  const cacheLayout = (v: unknown): CacheLayoutName => (v === 'hf' || v === 'static' ? v : fail('"kv.cacheLayout" must be "hf" or "static"'));
   const fimOrder = raw.fimOrder ?? 'psm';
   if (fimOrder !== 'psm' && fimOrder !== 'spm') fail('"fimOrder" must be "psm" or "spm"');
   return Object.freeze({

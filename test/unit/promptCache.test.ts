@@ -6,7 +6,7 @@ import { commonPrefixLength, PromptCache } from '../../src/engine/cache/promptCa
 import { CompletionEngine } from '../../src/engine/completionEngine';
 import { OverfillError } from '../../src/engine/errors';
 import { generate, GENERATION_MODES } from '../../src/engine/generate/generate';
-import { SeqMajorKvCache, type KvCache } from '../../src/engine/runtime/kvCache';
+import { StaticKvCache, type KvCache } from '../../src/engine/runtime/kvCache';
 import { loadModelPair, type ModelPair } from '../../src/engine/runtime/loadModelPair';
 import { PAIR_A, PAIR_A_HF, readReference } from './fixtures';
 
@@ -85,7 +85,7 @@ describe('prompt cache and aborts', () => {
 describe('PromptCache bookkeeping', () => {
   const layout = { numLayers: 1, numKvHeads: 1, headDim: 2 };
   const filled = (n: number): KvCache => {
-    const c = new SeqMajorKvCache(layout);
+    const c = new StaticKvCache(layout);
     for (let i = 0; i < n; i++) c.absorb([{ data: new Float32Array([i, i]) }, { data: new Float32Array([-i, -i]) }] as never, 1);
     return c;
   };
@@ -118,11 +118,18 @@ describe('PromptCache bookkeeping', () => {
     assert.equal(byBytes.size, 1);
   });
 
-  it('a growing buffer keeps its content', () => {
-    const c = filled(200);
-    const keys = c.pastTensors()[0].data as Float32Array;
-    assert.equal(keys.length, 400);
-    assert.equal(keys[2 * 150], 150);
+  it('a growing buffer keeps its content and masks its free slots', () => {
+    const c = filled(300); // past the initial capacity of 256
+    const keys = c.pastTensors()[0];
+    const capacity = keys.dims[2];
+    assert.ok(capacity >= 300);
+    for (const i of [0, 150, 299]) assert.equal((keys.data as Float32Array)[2 * i], i);
+    const mask = c.attentionMask(2).data as BigInt64Array;
+    assert.equal(mask.length, capacity + 2);
+    assert.deepEqual([mask[299], mask[300], mask[capacity - 1], mask[capacity], mask[capacity + 1]], [1n, 0n, 0n, 1n, 1n]);
+    c.truncate(200);
+    assert.equal((c.attentionMask(1).data as BigInt64Array)[250], 0n);
+    assert.equal(c.length, 200);
     const restore = c.checkpoint();
     c.absorb([{ data: new Float32Array([7, 7]) }, { data: new Float32Array([7, 7]) }] as never, 1);
     restore();

@@ -59,18 +59,19 @@ def test_incremental_decode_matches_full_recompute():
     assert torch.allclose(ref, step, atol=1e-5)
 
 
-def test_seq_major_cache_matches_hf_layout_and_returns_only_new_positions():
+def test_static_cache_with_masked_free_slots_matches_hf_and_returns_only_new_positions():
     full, _ = tiny_pair(4)
     ids = torch.randint(6, 300, (1, 9))
     ones = lambda n: torch.ones(1, n, dtype=torch.long)  # noqa: E731
-    _, past_hf = full(ids[:, :7], ones(7), torch.arange(7)[None], empty_past(CFG))
-    _, past_sm = full(ids[:, :7], ones(7), torch.arange(7)[None], empty_past(CFG, seq_major=True), seq_major=True)
-    assert torch.allclose(past_sm[0][0], past_hf[0][0].transpose(1, 2), atol=1e-6)
-    a, pres_hf = full(ids[:, 7:], ones(9), torch.tensor([[7, 8]]), past_hf)
-    b, pres_sm = full(ids[:, 7:], ones(9), torch.tensor([[7, 8]]), past_sm, seq_major=True)
+    _, past = full(ids[:, :7], ones(7), torch.arange(7)[None], empty_past(CFG))
+    a, pres_hf = full(ids[:, 7:], ones(9), torch.tensor([[7, 8]]), past)
+    # The engine's buffer: 7 valid slots, 5 free ones holding garbage, masked out.
+    buf = [(torch.cat([k, torch.randn(1, 2, 5, 8)], 2), torch.cat([v, torch.randn(1, 2, 5, 8)], 2)) for k, v in past]
+    mask = torch.cat([ones(7), torch.zeros(1, 5, dtype=torch.long), ones(2)], 1)
+    b, pres_static = full(ids[:, 7:], mask, torch.tensor([[7, 8]]), buf, static=True)
     assert torch.allclose(a, b, atol=1e-5)
-    assert pres_sm[1][1].shape == (1, 2, 2, 8)
-    assert torch.allclose(pres_sm[1][1], pres_hf[1][1][:, :, 7:].transpose(1, 2), atol=1e-6)
+    assert pres_static[1][1].shape == (1, 2, 2, 8)
+    assert torch.allclose(pres_static[1][1], pres_hf[1][1][:, :, 7:], atol=1e-6)
 
 
 def test_export_writes_a_valid_pair_folder():
@@ -81,7 +82,7 @@ def test_export_writes_a_valid_pair_folder():
         bpe.save(vocab, merges, tok_dir, 256)
         out = os.path.join(d, "pair")
         manifest = write_pair(out, full, dec, tok_dir, "t", "test")
-        assert json.load(open(os.path.join(out, "overfill.json")))["kv"] == {"numLayers": 2, "numKvHeads": 2, "headDim": 8, "dtype": "float32", "cacheLayout": "seq-major"}
+        assert json.load(open(os.path.join(out, "overfill.json")))["kv"] == {"numLayers": 2, "numKvHeads": 2, "headDim": 8, "dtype": "float32", "cacheLayout": "static"}
         for f in ("full.onnx", "decoder.onnx"):
             g = onnx.load(os.path.join(out, f))
             onnx.checker.check_model(g)

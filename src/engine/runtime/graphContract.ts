@@ -2,7 +2,7 @@
 // the decoder must accept exactly the KV tensors the full model writes.
 import type * as ort from 'onnxruntime-node';
 import { OverfillError } from '../errors';
-import { layerName, type CacheLayoutName, type IoNames, type KvLayout, type ModelManifest } from '../manifest';
+import { layerName, type IoNames, type KvLayout, type ModelManifest } from '../manifest';
 
 export interface GraphLayout extends KvLayout {
   /** Vocabulary size of the logits output, or undefined when the graph leaves it symbolic. */
@@ -16,11 +16,8 @@ function tensorShape(meta: readonly Meta[], name: string): ReadonlyArray<number 
   return m && m.isTensor ? m.shape : undefined;
 }
 
-/**
- * Counts layers by their past-key inputs and reads kvHeads and headDim from them:
- * [batch, kvHeads, past, headDim] (hf) or [batch, past, kvHeads, headDim] (seq-major).
- */
-export function readGraphLayout(session: ort.InferenceSession, io: IoNames, file: string, cacheLayout: CacheLayoutName): GraphLayout {
+/** Counts layers by their past-key inputs and reads [batch, kvHeads, past, headDim] from them. */
+export function readGraphLayout(session: ort.InferenceSession, io: IoNames, file: string): GraphLayout {
   for (const name of [io.inputIds, io.attentionMask, io.positionIds]) {
     if (!session.inputNames.includes(name)) {
       throw new OverfillError('MODEL_INVALID', `${file} has no input "${name}": it does not follow the OverFill graph contract (HF/optimum names with KV cache). Re-export it with training/export.py.`);
@@ -31,18 +28,16 @@ export function readGraphLayout(session: ort.InferenceSession, io: IoNames, file
   if (numLayers === 0) {
     throw new OverfillError('MODEL_INVALID', `${file} has no KV-cache inputs ("${layerName(io.pastKey, 0)}"): export it with past key/values.`);
   }
-  const headAxis = cacheLayout === 'seq-major' ? 2 : 1;
   const shape = tensorShape(session.inputMetadata, layerName(io.pastKey, 0));
-  const numKvHeads = shape?.[headAxis];
+  const numKvHeads = shape?.[1];
   const headDim = shape?.[3];
   if (!shape || shape.length !== 4 || typeof numKvHeads !== 'number' || typeof headDim !== 'number') {
-    const expected = cacheLayout === 'seq-major' ? '[batch, past, kvHeads, headDim]' : '[batch, kvHeads, past, headDim]';
-    throw new OverfillError('MODEL_INVALID', `${file}: input "${layerName(io.pastKey, 0)}" has shape [${shape?.join(', ')}], not ${expected} with fixed kvHeads and headDim as kv.cacheLayout "${cacheLayout}" says. Fix kv.cacheLayout in overfill.json or re-export.`);
+    throw new OverfillError('MODEL_INVALID', `${file}: input "${layerName(io.pastKey, 0)}" has shape [${shape?.join(', ')}], not [batch, kvHeads, past, headDim] with fixed kvHeads and headDim. Re-export it with training/export.py.`);
   }
   for (let i = 0; i < numLayers; i++) {
     for (const name of [layerName(io.pastKey, i), layerName(io.pastValue, i)]) {
       const s = tensorShape(session.inputMetadata, name);
-      if (!s || s.length !== 4 || s[headAxis] !== numKvHeads || s[3] !== headDim) {
+      if (!s || s.length !== 4 || s[1] !== numKvHeads || s[3] !== headDim) {
         throw new OverfillError('MODEL_INVALID', `${file}: input "${name}" has shape [${s?.join(', ')}], unlike layer 0 (${numKvHeads} KV heads × head_dim ${headDim}).`);
       }
     }

@@ -1,19 +1,21 @@
-// KV caches as the graphs want them. Two layouts (manifest kv.cacheLayout):
-//   seq-major: past [1, len, kvHeads, headDim]; a step returns only its new positions, which
-//              are appended to a preallocated, growing buffer. A prefix of positions is a
-//              prefix of the buffer, so past is passed as a view: no copy per step.
-//   hf:        past/present [1, kvHeads, len, headDim] (HF/optimum); every step returns the
-//              whole cache (onnxruntime-node copies it): supported for standard exports.
+// KV caches as the graphs want them (manifest kv.cacheLayout); past is [1, kvHeads, n, headDim]:
+//   static: a preallocated buffer per layer, passed whole on every step (no copy: ORT wraps
+//           inputs), its free slots masked out by attention_mask. A step returns only its new
+//           positions, written into the buffer here. Capacity doubles when full.
+//   hf:     past/present as HF/optimum export them; every step returns the whole cache, which
+//           onnxruntime-node copies: supported for standard exports, slower at long contexts.
 import * as ort from 'onnxruntime-node';
 import type { KvLayout } from '../manifest';
 
-export type CacheLayout = 'hf' | 'seq-major';
+export type CacheLayout = 'hf' | 'static';
 
 export interface KvCache {
   /** Valid positions held. */
   readonly length: number;
   /** Past tensors to feed: [layer0.key, layer0.value, layer1.key, ...]. */
   pastTensors(): ort.Tensor[];
+  /** attention_mask for a run of `n` new tokens: [1, past slots + n]. */
+  attentionMask(n: number): ort.Tensor;
   /** Takes the graph's present outputs after a forward pass over `n` new tokens. */
   absorb(presents: readonly ort.Tensor[], n: number): void;
   /** Keeps the first `n` positions. */
@@ -25,53 +27,74 @@ export interface KvCache {
 }
 
 export function createKvCache(layout: KvLayout, kind: CacheLayout): KvCache {
-  return kind === 'seq-major' ? new SeqMajorKvCache(layout) : new HfKvCache(layout);
+  return kind === 'static' ? new StaticKvCache(layout) : new HfKvCache(layout);
 }
 
-export class SeqMajorKvCache implements KvCache {
+const INITIAL_CAPACITY = 256;
+
+export class StaticKvCache implements KvCache {
   length = 0;
   private capacity = 0;
-  private buffers: Float32Array[];
-  private readonly row: number;
+  private buffers: Float32Array[] = [];
+  private tensors: ort.Tensor[] = [];
+  /** [0, length) = 1, [length, capacity) = 0, [capacity, end) = 1 for the new tokens. */
+  private mask = new BigInt64Array(0);
 
   constructor(private readonly layout: KvLayout) {
-    this.row = layout.numKvHeads * layout.headDim;
-    this.buffers = Array.from({ length: layout.numLayers * 2 }, () => new Float32Array(0));
+    this.grow(INITIAL_CAPACITY);
   }
 
   get bytes(): number {
-    return this.capacity * this.row * 4 * this.buffers.length;
+    return this.capacity * this.layout.numKvHeads * this.layout.headDim * 4 * this.buffers.length;
   }
 
   pastTensors(): ort.Tensor[] {
-    const dims = [1, this.length, this.layout.numKvHeads, this.layout.headDim];
-    return this.buffers.map((b) => new ort.Tensor('float32', b.subarray(0, this.length * this.row), dims));
+    return this.tensors;
+  }
+
+  attentionMask(n: number): ort.Tensor {
+    if (this.mask.length < this.capacity + n) this.rebuildMask(n);
+    return new ort.Tensor('int64', this.mask.subarray(0, this.capacity + n), [1, this.capacity + n]);
   }
 
   absorb(presents: readonly ort.Tensor[], n: number): void {
-    this.reserve(this.length + n);
+    const { numKvHeads: h, headDim: d } = this.layout;
+    if (this.length + n > this.capacity) this.grow(Math.max(this.capacity * 2, this.length + n));
     presents.forEach((t, i) => {
       const data = t.data as Float32Array;
-      if (data.length !== n * this.row) throw new Error(`present tensor ${i} holds ${data.length} values, expected ${n}×${this.row}`);
-      this.buffers[i].set(data, this.length * this.row);
+      if (data.length !== h * n * d) throw new Error(`present tensor ${i} holds ${data.length} values, expected ${h}×${n}×${d}`);
+      for (let head = 0; head < h; head++) {
+        this.buffers[i].set(data.subarray(head * n * d, (head + 1) * n * d), (head * this.capacity + this.length) * d);
+      }
     });
+    this.mask.fill(1n, this.length, this.length + n);
     this.length += n;
   }
 
-  /** Grows by doubling, so appending costs amortized O(new positions). */
-  private reserve(positions: number): void {
-    if (positions <= this.capacity) return;
-    const capacity = Math.max(positions, this.capacity * 2, 64);
-    this.buffers = this.buffers.map((old) => {
-      const grown = new Float32Array(capacity * this.row);
-      grown.set(old.subarray(0, this.length * this.row));
+  /** Reallocates every buffer (amortized: capacity doubles) and copies the valid positions. */
+  private grow(capacity: number): void {
+    const { numKvHeads: h, headDim: d } = this.layout;
+    const old = this.buffers;
+    this.buffers = Array.from({ length: this.layout.numLayers * 2 }, (_, i) => {
+      const grown = new Float32Array(h * capacity * d);
+      if (old[i]) for (let head = 0; head < h; head++) grown.set(old[i].subarray(head * this.capacity * d, (head * this.capacity + this.length) * d), head * capacity * d);
       return grown;
     });
     this.capacity = capacity;
+    this.tensors = this.buffers.map((b) => new ort.Tensor('float32', b, [1, h, capacity, d]));
+    this.rebuildMask(64);
+  }
+
+  private rebuildMask(extra: number): void {
+    this.mask = new BigInt64Array(this.capacity + Math.max(extra, 64));
+    this.mask.fill(1n, 0, this.length);
+    this.mask.fill(1n, this.capacity);
   }
 
   truncate(n: number): void {
-    this.length = Math.min(this.length, Math.max(0, n));
+    const keep = Math.min(this.length, Math.max(0, n));
+    this.mask.fill(0n, keep, this.length);
+    this.length = keep;
   }
 
   checkpoint(): () => void {
@@ -96,6 +119,14 @@ export class HfKvCache implements KvCache {
 
   pastTensors(): ort.Tensor[] {
     return this.tensors;
+  }
+
+  private ones = new BigInt64Array(0);
+
+  attentionMask(n: number): ort.Tensor {
+    const total = this.length + n;
+    if (this.ones.length < total) this.ones = new BigInt64Array(Math.max(total, this.ones.length * 2, 256)).fill(1n);
+    return new ort.Tensor('int64', this.ones.subarray(0, total), [1, total]);
   }
 
   absorb(presents: readonly ort.Tensor[], n: number): void {

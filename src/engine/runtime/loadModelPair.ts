@@ -25,8 +25,8 @@ export async function loadModelPair(folder: string, provider: ProviderSetting): 
   const opened = await openSessions([fullFile, decFile], provider);
   const [fullSession, decSession] = opened.sessions;
   try {
-    const fullLayout = readGraphLayout(fullSession, manifest.io, fullFile, manifest.kv.cacheLayout);
-    const decLayout = readGraphLayout(decSession, manifest.io, decFile, manifest.kv.cacheLayout);
+    const fullLayout = readGraphLayout(fullSession, manifest.io, fullFile);
+    const decLayout = readGraphLayout(decSession, manifest.io, decFile);
     checkPairLayout(manifest, fullLayout, decLayout);
   } catch (err) {
     await Promise.all([fullSession.release(), decSession.release()]);

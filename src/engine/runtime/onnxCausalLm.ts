@@ -16,8 +16,6 @@ export interface CausalLm {
 export class OnnxCausalLm implements CausalLm {
   private readonly pastNames: string[] = [];
   private readonly presentNames: string[] = [];
-  /** Shared all-ones mask; each run views a prefix of it (no per-step allocation). */
-  private ones = new BigInt64Array(0);
 
   constructor(
     private readonly session: ort.InferenceSession,
@@ -38,8 +36,6 @@ export class OnnxCausalLm implements CausalLm {
   async forward(tokens: readonly number[], cache: KvCache): Promise<Float32Array> {
     const n = tokens.length;
     const past = cache.length;
-    const total = past + n;
-    if (this.ones.length < total) this.ones = new BigInt64Array(Math.max(total, this.ones.length * 2, 256)).fill(1n);
     const ids = new BigInt64Array(n);
     const positions = new BigInt64Array(n);
     for (let i = 0; i < n; i++) {
@@ -48,7 +44,7 @@ export class OnnxCausalLm implements CausalLm {
     }
     const feeds: Record<string, ort.Tensor> = {
       [this.io.inputIds]: new ort.Tensor('int64', ids, [1, n]),
-      [this.io.attentionMask]: new ort.Tensor('int64', this.ones.subarray(0, total), [1, total]),
+      [this.io.attentionMask]: cache.attentionMask(n),
       [this.io.positionIds]: new ort.Tensor('int64', positions, [1, n]),
     };
     const pasts = cache.pastTensors();
