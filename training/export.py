@@ -72,18 +72,22 @@ def export_graph(model: LlamaLM, path: str, cache_layout: str = "static") -> Non
     for _ in range(cfg.num_layers):
         past += [torch.zeros(1, cfg.num_kv_heads, p, cfg.head_dim)] * 2
     ins, outs = io_names(cfg.num_layers)
+    # Batch is fixed at 1 (an editor completes one cursor at a time); lengths are symbolic.
     axes: Dict[str, Dict[int, str]] = {
-        "input_ids": {0: "batch", 1: "sequence"},
-        "attention_mask": {0: "batch", 1: "total_sequence"},
-        "position_ids": {0: "batch", 1: "sequence"},
-        "logits": {0: "batch"},
+        "input_ids": {1: "sequence"},
+        "attention_mask": {1: "total_sequence"},
+        "position_ids": {1: "sequence"},
     }
     for name in ins[3:]:
-        axes[name] = {0: "batch", 2: "past_sequence"}
+        axes[name] = {2: "past_sequence"}
     for name in outs[1:]:
-        axes[name] = {0: "batch", 2: "sequence" if static else "total_sequence"}
-    torch.onnx.export(_OnnxWrapper(model, static), (ids, mask, pos, *past), path, input_names=ins,
-                      output_names=outs, dynamic_axes=axes, opset_version=OPSET, do_constant_folding=True)
+        axes[name] = {2: "sequence" if static else "total_sequence"}
+    model.export_mode(True)
+    try:
+        torch.onnx.export(_OnnxWrapper(model, static), (ids, mask, pos, *past), path, input_names=ins,
+                          output_names=outs, dynamic_axes=axes, opset_version=OPSET, do_constant_folding=True)
+    finally:
+        model.export_mode(False)
 
 
 def sha256(path: str) -> str:

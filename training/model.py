@@ -84,8 +84,7 @@ class RMSNorm(nn.Module):
         return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps) * self.weight
 
 
-def rotate_half(x: torch.Tensor) -> torch.Tensor:
-    half = x.shape[-1] // 2
+def rotate_half(x: torch.Tensor, half: int) -> torch.Tensor:
     return torch.cat((-x[..., half:], x[..., :half]), dim=-1)
 
 
@@ -97,9 +96,11 @@ class Attention(nn.Module):
         self.k_proj = nn.Linear(cfg.hidden_size, cfg.num_kv_heads * cfg.head_dim, bias=False)
         self.v_proj = nn.Linear(cfg.hidden_size, cfg.num_kv_heads * cfg.head_dim, bias=False)
         self.o_proj = nn.Linear(cfg.num_heads * cfg.head_dim, cfg.hidden_size, bias=False)
+        self.fixed_batch = False  # set by export_mode()
 
     def forward(self, x, cos, sin, mask, past: Optional[Tuple[torch.Tensor, torch.Tensor]], static: bool = False):
-        """mask [b, 1, s, p+s] additive. past (k, v) [b, KV, p, d].
+        """mask [b, 1, g*s, p+s] additive, already repeated for the g query heads per KV head.
+        past (k, v) [b, KV, p, d].
 
         hf:     present = past + new, [b, KV, p+s, d].
         static: past is a preallocated buffer (unused slots masked out) that is never copied or
@@ -107,31 +108,33 @@ class Attention(nn.Module):
                 present holds only the new positions [b, KV, s, d] for the engine to store.
         """
         c = self.cfg
-        b, s, _ = x.shape
+        # Exported graphs have batch 1 and constant reshape targets: no shape arithmetic per
+        # layer (it was half of the decoder's ~1000 nodes and a real share of a decode step).
+        b, s = (1, -1) if self.fixed_batch else x.shape[:2]
         g = c.num_heads // c.num_kv_heads
+        gs = -1 if self.fixed_batch else g * s
         q = self.q_proj(x).view(b, s, c.num_heads, c.head_dim).transpose(1, 2)     # [b, H, s, d]
         k = self.k_proj(x).view(b, s, c.num_kv_heads, c.head_dim).transpose(1, 2)  # [b, KV, s, d]
         v = self.v_proj(x).view(b, s, c.num_kv_heads, c.head_dim).transpose(1, 2)
-        q = q * cos + rotate_half(q) * sin
-        k = k * cos + rotate_half(k) * sin
+        half = c.head_dim // 2
+        q = q * cos + rotate_half(q, half) * sin
+        k = k * cos + rotate_half(k, half) * sin
         # GQA without copying KV per query head: the g query heads sharing a KV head become
         # g*s rows of one matmul against that KV head. Head h uses KV head h // g.
-        qg = q.reshape(b, c.num_kv_heads, g * s, c.head_dim) / math.sqrt(c.head_dim)
-        t = mask.shape[-1]
-        maskg = mask[:, :, None].expand(b, 1, g, s, t).reshape(b, 1, g * s, t)
+        qg = q.reshape(b, c.num_kv_heads, gs, c.head_dim) * (1.0 / math.sqrt(c.head_dim))
         if static:
             present = (k, v)
             kp, vp = past if past is not None else (k[:, :, :0], v[:, :, :0])
             p = kp.shape[2]
             att = torch.cat([torch.matmul(qg, kp.transpose(2, 3)), torch.matmul(qg, k.transpose(2, 3))], dim=-1)
-            att = torch.softmax(att + maskg, dim=-1)                                  # [b, KV, g*s, p+s]
+            att = torch.softmax(att + mask, dim=-1)                                   # [b, KV, g*s, p+s]
             y = torch.matmul(att[..., :p], vp) + torch.matmul(att[..., p:], v)
         else:
             if past is not None:
                 k = torch.cat([past[0], k], dim=2)                                    # [b, KV, p+s, d]
                 v = torch.cat([past[1], v], dim=2)
             present = (k, v)
-            att = torch.softmax(torch.matmul(qg, k.transpose(2, 3)) + maskg, dim=-1)
+            att = torch.softmax(torch.matmul(qg, k.transpose(2, 3)) + mask, dim=-1)
             y = torch.matmul(att, v)                                                  # [b, KV, g*s, d]
         y = y.reshape(b, c.num_heads, s, c.head_dim).transpose(1, 2).reshape(b, s, c.num_heads * c.head_dim)
         return self.o_proj(y), present
@@ -197,6 +200,7 @@ class LlamaLM(nn.Module):
         k_slot = torch.arange(total, device=x.device)[None, :]
         allowed = (k_slot <= q_slot)[None, None] & (attention_mask[:, None, None, :] > 0)
         mask = torch.zeros(allowed.shape, dtype=x.dtype, device=x.device).masked_fill(~allowed, -1e9)
+        mask = mask.repeat(1, 1, self.cfg.num_heads // self.cfg.num_kv_heads, 1)  # rows (g, s), as in Attention
         presents = []
         for i, layer in enumerate(self.layers):
             x, present = layer(x, cos, sin, mask, past[i] if past is not None else None, static)
@@ -204,6 +208,12 @@ class LlamaLM(nn.Module):
         if last_only:
             x = x[:, -1:, :]
         return self.lm_head(self.norm(x)), presents
+
+    def export_mode(self, on: bool = True) -> "LlamaLM":
+        """Batch-1 graphs with constant reshape targets (the engine always runs batch 1)."""
+        for layer in self.layers:
+            layer.self_attn.fixed_batch = on
+        return self
 
     def num_params(self) -> int:
         return sum(p.numel() for p in self.parameters())

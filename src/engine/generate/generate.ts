@@ -81,6 +81,7 @@ export async function generate(models: ModelRoles, promptIds: readonly number[],
   let stopReason: StopReason = 'max-tokens';
   let t1 = t0;
   try {
+    cache.reserve(promptIds.length + opts.maxNewTokens);
     // The prompt's KV always comes from the prefill model.
     let logits: Float32Array = new Float32Array(0);
     for (let at = reused; at < promptIds.length; at += chunk) {

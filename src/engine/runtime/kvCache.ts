@@ -18,6 +18,8 @@ export interface KvCache {
   attentionMask(n: number): ort.Tensor;
   /** Takes the graph's present outputs after a forward pass over `n` new tokens. */
   absorb(presents: readonly ort.Tensor[], n: number): void;
+  /** Sizes storage for `positions` in all (static layout: attention reads every slot, so not much more). */
+  reserve(positions: number): void;
   /** Keeps the first `n` positions. */
   truncate(n: number): void;
   /** Returns a function that puts the cache back as it is now (drops what came after). */
@@ -31,6 +33,7 @@ export function createKvCache(layout: KvLayout, kind: CacheLayout): KvCache {
 }
 
 const INITIAL_CAPACITY = 256;
+const CAPACITY_STEP = 64;
 
 export class StaticKvCache implements KvCache {
   length = 0;
@@ -71,7 +74,13 @@ export class StaticKvCache implements KvCache {
     this.length += n;
   }
 
-  /** Reallocates every buffer (amortized: capacity doubles) and copies the valid positions. */
+  reserve(positions: number): void {
+    const target = Math.ceil(Math.max(positions, this.length) / CAPACITY_STEP) * CAPACITY_STEP;
+    // Too small, or so large that attention would mostly read masked-out slots.
+    if (this.capacity < target || this.capacity > 2 * target + INITIAL_CAPACITY) this.grow(target);
+  }
+
+  /** Reallocates every buffer and copies the valid positions (appends double it: amortized). */
   private grow(capacity: number): void {
     const { numKvHeads: h, headDim: d } = this.layout;
     const old = this.buffers;
@@ -135,6 +144,10 @@ export class HfKvCache implements KvCache {
   }
 
   /** Copies the first n positions of every head (once per request, never per step). */
+  reserve(): void {
+    // The graph allocates each step's present itself.
+  }
+
   truncate(n: number): void {
     if (n >= this.length) return;
     const { numKvHeads: h, headDim: d } = this.layout;
