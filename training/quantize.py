@@ -1,7 +1,11 @@
 """int8 weight quantization of an exported pair, with onnx + numpy only (no onnxruntime here).
 
-Each MatMul whose weight is a 2-D float initializer becomes com.microsoft DynamicQuantizeMatMul
-(int8 weights, one scale per output column; activations quantized on the fly by onnxruntime).
+Each MatMul whose weight is a 2-D float initializer becomes com.microsoft MatMulNBits with
+bits=8: blocks of 32 weights along K share one scale; onnxruntime quantizes activations per
+row and block (accuracy_level 4), so a token's result does not depend on which other tokens
+share its run: prefilling in chunks, or from a cached prompt, gives the same logits as one
+run (to float rounding). The older scheme "dq" (DynamicQuantizeMatMul: one activation scale
+per run) does not have that property and is slower here; it stays for comparison.
 The token embedding becomes an int8 table with one scale per row (Gather, Cast, Mul).
 Norm weights, RoPE and everything else stay float32.
 
@@ -30,7 +34,20 @@ def _per_column_int8(w: np.ndarray):
     return q, scale.astype(np.float32)
 
 
-def quantize_model(model: onnx.ModelProto) -> dict:
+def _blockwise_uint8(w: np.ndarray, block: int):
+    """w [K, N] -> MatMulNBits (bits=8) inputs: uint8 [N, K/block, block] with zero point 128, scales [N * K/block]."""
+    k, n = w.shape
+    blocks = -(-k // block)
+    wt = np.zeros((n, blocks * block), dtype=np.float32)
+    wt[:, :k] = w.T
+    wt = wt.reshape(n, blocks, block)
+    scale = np.abs(wt).max(axis=2) / 127.0
+    scale[scale == 0] = 1.0
+    q = (np.clip(np.round(wt / scale[:, :, None]), -127, 127) + 128).astype(np.uint8)
+    return q, scale.astype(np.float32).reshape(-1)
+
+
+def quantize_model(model: onnx.ModelProto, scheme: str = "nbits8", block: int = 32) -> dict:
     g = model.graph
     inits = {i.name: i for i in g.initializer}
     uses = {}
@@ -43,12 +60,19 @@ def quantize_model(model: onnx.ModelProto) -> dict:
         w = inits.get(n.input[1]) if n.op_type == "MatMul" and len(n.input) == 2 else None
         if w is not None and len(w.dims) == 2 and w.data_type == onnx.TensorProto.FLOAT:
             arr = numpy_helper.to_array(w)
-            q, scale = _per_column_int8(arr)
             base = n.input[1]
-            add += [numpy_helper.from_array(q, base + "_q"), numpy_helper.from_array(scale, base + "_scale"),
-                    numpy_helper.from_array(np.zeros_like(scale, dtype=np.int8), base + "_zp")]
-            new_nodes.append(helper.make_node("DynamicQuantizeMatMul", [n.input[0], base + "_q", base + "_scale", base + "_zp"],
-                                              list(n.output), name=(n.name or base) + "_int8", domain=MS_DOMAIN))
+            if scheme == "nbits8":
+                q, scale = _blockwise_uint8(arr, block)
+                add += [numpy_helper.from_array(q, base + "_q"), numpy_helper.from_array(scale, base + "_scale")]
+                new_nodes.append(helper.make_node("MatMulNBits", [n.input[0], base + "_q", base + "_scale"], list(n.output),
+                                                  name=(n.name or base) + "_int8", domain=MS_DOMAIN, K=arr.shape[0],
+                                                  N=arr.shape[1], bits=8, block_size=block, accuracy_level=4))
+            else:
+                q, scale = _per_column_int8(arr)
+                add += [numpy_helper.from_array(q, base + "_q"), numpy_helper.from_array(scale, base + "_scale"),
+                        numpy_helper.from_array(np.zeros_like(scale, dtype=np.int8), base + "_zp")]
+                new_nodes.append(helper.make_node("DynamicQuantizeMatMul", [n.input[0], base + "_q", base + "_scale", base + "_zp"],
+                                                  list(n.output), name=(n.name or base) + "_int8", domain=MS_DOMAIN))
             uses[base] -= 1
             if uses[base] == 0:
                 drop.add(base)
@@ -88,7 +112,7 @@ def quantize_model(model: onnx.ModelProto) -> dict:
     return stats
 
 
-def quantize_folder(src: str, dst: str) -> dict:
+def quantize_folder(src: str, dst: str, scheme: str = "nbits8") -> dict:
     from .export import sha256
     if os.path.abspath(src) != os.path.abspath(dst):
         shutil.copytree(src, dst, dirs_exist_ok=True)
@@ -98,10 +122,10 @@ def quantize_folder(src: str, dst: str) -> dict:
     for role in ("full", "decoder"):
         path = os.path.join(dst, manifest[role]["file"])
         model = onnx.load(path)
-        report[role] = quantize_model(model)
+        report[role] = quantize_model(model, scheme)
         onnx.save(model, path)
         manifest[role]["sha256"] = sha256(path)
-        manifest[role]["weights"] = "int8"
+        manifest[role]["weights"] = "int8-block32" if scheme == "nbits8" else "int8-per-column"
     with open(os.path.join(dst, "overfill.json"), "w") as f:
         json.dump(manifest, f, indent=2)
     return report
@@ -111,8 +135,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("folder")
     ap.add_argument("--out")
+    ap.add_argument("--scheme", choices=["nbits8", "dq"], default="nbits8")
     a = ap.parse_args()
-    print(json.dumps(quantize_folder(a.folder, a.out or a.folder)))
+    print(json.dumps(quantize_folder(a.folder, a.out or a.folder, a.scheme)))
 
 
 if __name__ == "__main__":

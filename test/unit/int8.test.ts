@@ -1,4 +1,4 @@
-// int8 weights (training/quantize.py: DynamicQuantizeMatMul + int8 embedding) load and track
+// int8 weights (training/quantize.py: MatMulNBits, 8 bits, + int8 embedding) load and track
 // the fp32 model: same first token in every mode, logits close to PyTorch's fp32 values.
 import assert from 'node:assert/strict';
 import * as fs from 'fs';
@@ -33,6 +33,15 @@ describe('int8 pair', () => {
       assert.deepEqual(r.ids.slice(0, 2), ref.modes[mode].ids.slice(0, 2));
     });
   }
+
+  it('prefilling in chunks gives the logits of one run (activations are quantized per row)', async () => {
+    const ids = Array.from({ length: 100 }, (_, i) => 7 + ((i * 37) % 900));
+    const whole = await pair.full.forward(ids, pair.full.newCache());
+    const cache = pair.full.newCache();
+    let chunked: Float32Array = new Float32Array(0);
+    for (let at = 0; at < ids.length; at += 30) chunked = await pair.full.forward(ids.slice(at, at + 30), cache);
+    for (let i = 0; i < whole.length; i++) assert.ok(Math.abs(whole[i] - chunked[i]) < 1e-4, `logit ${i}: ${whole[i]} vs ${chunked[i]}`);
+  });
 
   it('prefill logits stay within 5% of the fp32 logit range', async () => {
     const logits = await pair.full.forward(ref.promptIds, pair.full.newCache());

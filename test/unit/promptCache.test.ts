@@ -8,12 +8,13 @@ import { OverfillError } from '../../src/engine/errors';
 import { generate, GENERATION_MODES } from '../../src/engine/generate/generate';
 import { StaticKvCache, type KvCache } from '../../src/engine/runtime/kvCache';
 import { loadModelPair, type ModelPair } from '../../src/engine/runtime/loadModelPair';
-import { PAIR_A, PAIR_A_HF, readReference } from './fixtures';
+import { PAIR_A, PAIR_A_HF, PAIR_A_INT8, readReference } from './fixtures';
 
 const FILE = 'export function area(width: number, height: number): number {\n  return width * height;\n}\n\nexport function perimeter(w: number, h: number) {\n  return ';
 const base = { suffix: '\n}\n', languageId: 'typescript', maxNewTokens: 10, contextTokens: 512, maxLines: 100 };
 
-for (const folder of [PAIR_A, PAIR_A_HF]) {
+// int8 too: its activations are quantized per row, so cached and one-run prefills agree.
+for (const folder of [PAIR_A, PAIR_A_HF, PAIR_A_INT8]) {
   describe(`prompt cache in the engine: ${folder.split('/').pop()}`, () => {
     let cached: CompletionEngine;
     let cold: CompletionEngine;
