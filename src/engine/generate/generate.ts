@@ -45,7 +45,7 @@ export interface GenerateResult {
   decodeMs: number;
 }
 
-export const DEFAULT_PREFILL_CHUNK = 128;
+export const DEFAULT_PREFILL_CHUNK = 256;
 
 export function rolesFor(mode: GenerationMode, models: ModelRoles): { prefill: CausalLm; step: CausalLm; prefillRole: 'full' | 'decoder' } {
   return {
