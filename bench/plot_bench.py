@@ -34,10 +34,11 @@ def main(src: str, dst: str) -> None:
                    yerr=[[0] * len(p50), [max(0, b - a) for a, b in zip(p50, p95)]], capsize=2)
         ax.set_xticks(range(len(pairs)))
         ax.set_xticklabels([p["name"] for p in pairs], fontsize=8)
+        ax.set_yscale("log")  # the pairs differ by orders of magnitude
         ax.set_title(title, fontsize=9)
         ax.tick_params(axis="y", labelsize=8)
     axes[0].legend(fontsize=8)
-    fig.suptitle(f"OverFill engine, {run['machine']}, {run['date']} (p50, bars to p95)", fontsize=10)
+    fig.suptitle(f"OverFill engine, {run['machine']}, {run['date']} (p50, bars to p95, log scale)", fontsize=10)
     fig.tight_layout()
     fig.savefig(dst, dpi=110)
 

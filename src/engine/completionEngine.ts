@@ -142,7 +142,9 @@ export class CompletionEngine {
     return this.pair.tokenizer.encode(text);
   }
 
-  dispose(): Promise<void> {
-    return this.pair.dispose();
+  /** Releases the sessions once the request running now (already aborted, typically) has left them. */
+  async dispose(): Promise<void> {
+    await this.queue;
+    await this.pair.dispose();
   }
 }
