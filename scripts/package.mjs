@@ -32,7 +32,9 @@ for (const target of targets) {
     cpSync(join(root, f), join(stage, f), { recursive: true });
   }
   // The .vsix has no repository to resolve relative links against: name the files instead.
-  const readme = readFileSync(join(root, 'README.md'), 'utf8').replace(/\[([^\]]+)\]\((?!https?:)([^)]+)\)/g, '$1 (`$2` in the source)');
+  const readme = readFileSync(join(root, 'README.md'), 'utf8')
+    .replace(/!\[[^\]]*\]\((?!https?:)[^)]+\)\n?/g, '')
+    .replace(/\[([^\]]+)\]\((?!https?:)([^)]+)\)/g, '$1 (`$2` in the source)');
   writeFileSync(join(stage, 'README.md'), readme);
   for (const f of ['extension.js', 'worker.js']) cpSync(join(root, 'dist', f), join(stage, 'dist', f));
   const ortDest = join(stage, 'dist', 'node_modules', 'onnxruntime-node');
