@@ -69,10 +69,13 @@ async function typeAcceptSave(session: Session, name: string): Promise<{ ghost: 
   await page.keyboard.press('Control+S');
   const file = path.join(session.workspace, name);
   const original = FILES[name as keyof typeof FILES];
+  // The save truncates, then writes: wait for new content that holds still across two reads.
   const deadline = Date.now() + 20_000;
+  let previous = '';
   let saved = fs.readFileSync(file, 'utf8');
-  while (saved === original && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 100));
+  while ((saved === original || saved === '' || saved !== previous) && Date.now() < deadline) {
+    previous = saved;
+    await new Promise((r) => setTimeout(r, 200));
     saved = fs.readFileSync(file, 'utf8');
   }
   return { ghost: ghostText, saved };

@@ -67,6 +67,12 @@ describe('engine worker', () => {
     assert.ok((await client.complete(request)).ids.length > 0);
   });
 
+  it('a suggestion of zero tokens (the model stops at once) is an empty text, not an error', async () => {
+    const result = await local.complete({ ...request, maxNewTokens: 0 });
+    assert.deepEqual(result.ids, []);
+    assert.equal(result.text, '');
+  });
+
   it('a 50k-line file is cut to the context budget and still completes', async () => {
     const line = 'const value_0000 = compute(value_0000, 42); // filler\n';
     const huge = line.repeat(50_000);

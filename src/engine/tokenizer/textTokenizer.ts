@@ -56,6 +56,7 @@ export class TextTokenizer {
 
   /** Text of generated ids; control tokens are never shown to the user. */
   decode(ids: readonly number[]): string {
+    if (ids.length === 0) return ''; // the library refuses an empty list
     return this.tokenizer.decode(ids as number[], { skip_special_tokens: true, clean_up_tokenization_spaces: false });
   }
 }

@@ -1,0 +1,248 @@
+"""Train the OverFill pair from scratch: tokenizer, full model (FIM objective), pruned decoder
+trained on the frozen full model's KV cache. Checkpoints go outside the repository.
+
+    /usr/bin/python3 -m training.train tokenizer --corpus C --out W      # W/tokenizer/
+    /usr/bin/python3 -m training.train data      --corpus C --out W      # W/{train,val}.npy
+    /usr/bin/python3 -m training.train full      --out W --minutes 30    # W/full.pt
+    /usr/bin/python3 -m training.train overfill  --out W --minutes 10    # W/decoder.pt
+    /usr/bin/python3 -m training.train export    --out W --to models/default
+Presets (--preset cpu|gpu) size the models; same code on Debian's torch 1.13 CPU and torch 2.x CUDA.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import random
+import sys
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from training import bpe  # noqa: E402
+from training.corpus import read_split  # noqa: E402
+from training.model import LlamaLM, ModelConfig, init_random  # noqa: E402
+
+
+@dataclass
+class Preset:
+    full: ModelConfig
+    decoder_hidden: int       # pruned widths (layers, heads, KV heads, head_dim kept)
+    decoder_intermediate: int
+    seq_len: int = 256        # training window
+    batch: int = 16
+    lr: float = 2e-3
+    corpus_bytes: int = 16_000_000  # text tokenized for training
+
+
+PRESETS = {
+    # ~3.2M full / ~1.3M decoder: trains at a few thousand tokens/s on 2 CPU cores.
+    "cpu": Preset(ModelConfig(vocab_size=4096, hidden_size=192, intermediate_size=512, num_layers=4, num_heads=6,
+                              num_kv_heads=2, head_dim=32, max_position=2048), 96, 256),
+    # Sized for minutes on one H200.
+    "gpu": Preset(ModelConfig(vocab_size=8192, hidden_size=512, intermediate_size=1408, num_layers=8, num_heads=8,
+                              num_kv_heads=2, head_dim=64, max_position=2048), 256, 640, batch=64,
+                  corpus_bytes=40_000_000),
+}
+FIM_RATE = 0.5
+
+
+def device() -> torch.device:
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def cmd_tokenizer(a, p: Preset) -> None:
+    rows = read_split(a.corpus, "train")
+    random.Random(0).shuffle(rows)
+    texts, size = [], 0
+    for r in rows:
+        texts.append(r["text"])
+        size += len(r["text"])
+        if size > 8_000_000:
+            break
+    vocab, merges = bpe.train(texts, p.full.vocab_size)
+    bpe.save(vocab, merges, os.path.join(a.out, "tokenizer"), p.full.max_position)
+    print(json.dumps({"vocab": len(vocab), "text_bytes": size}))
+
+
+def cmd_data(a, p: Preset) -> None:
+    tok = bpe.BpeTokenizer.load(os.path.join(a.out, "tokenizer"))
+    sep = tok.vocab["<file_sep>"]
+    for split, budget in (("train", p.corpus_bytes), ("val", 1_000_000)):
+        rows = read_split(a.corpus, split)
+        random.Random(1).shuffle(rows)
+        ids, size = [], 0
+        for r in rows:
+            ids += tok.encode(r["text"]) + [sep]
+            size += len(r["text"])
+            if size > budget:
+                break
+        np.save(os.path.join(a.out, f"{split}.npy"), np.array(ids, dtype=np.uint16))
+        print(json.dumps({"split": split, "tokens": len(ids), "text_bytes": size}))
+
+
+def fim_window(tokens: np.ndarray, rng: random.Random, sp: dict, n: int) -> list:
+    """A window of n+1 tokens, turned into a FIM sample half of the time (PSM or SPM, equally)."""
+    w = tokens.tolist()
+    if rng.random() >= FIM_RATE:
+        return w[: n + 1]
+    i, j = sorted(rng.sample(range(1, len(w) - 1), 2))
+    pre, mid, suf = w[:i], w[i:j], w[j:]
+    if rng.random() < 0.5:
+        out = [sp["<fim_prefix>"]] + pre + [sp["<fim_suffix>"]] + suf + [sp["<fim_middle>"]] + mid + [sp["<|endoftext|>"]]
+    else:
+        out = [sp["<fim_suffix>"]] + suf + [sp["<fim_prefix>"]] + pre + [sp["<fim_middle>"]] + mid + [sp["<|endoftext|>"]]
+    return out[: n + 1]
+
+
+def batches(data: np.ndarray, p: Preset, sp: dict, seed: int):
+    rng = random.Random(seed)
+    n = p.seq_len
+    while True:
+        rows = []
+        for _ in range(p.batch):
+            s = rng.randrange(0, len(data) - n - 2)
+            rows.append(fim_window(data[s: s + n + 1], rng, sp, n))
+        x = torch.tensor(rows, dtype=torch.long)
+        yield x[:, :-1], x[:, 1:]
+
+
+def lr_at(step: int, total: int, base: float) -> float:
+    warm = 100
+    if step < warm:
+        return base * (step + 1) / warm
+    return base * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, (step - warm) / max(1, total - warm)))))
+
+
+def forward_loss(model: LlamaLM, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    b, s = x.shape
+    logits, _ = model(x, torch.ones(b, s, dtype=torch.long, device=x.device), torch.arange(s, device=x.device)[None].expand(b, s),
+                      None, last_only=False)
+    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1))
+
+
+@torch.no_grad()
+def evaluate(loss_fn, data: np.ndarray, p: Preset, sp: dict, batches_n: int = 8) -> float:
+    it = batches(data, p, sp, seed=123)
+    return sum(float(loss_fn(*[t.to(device()) for t in next(it)])) for _ in range(batches_n)) / batches_n
+
+
+def special_ids(out: str) -> dict:
+    tok = bpe.BpeTokenizer.load(os.path.join(out, "tokenizer"))
+    return {t: tok.vocab[t] for t in bpe.SPECIAL_TOKENS}
+
+
+def timed_training(model, params, loss_fn, a, p: Preset, label: str) -> dict:
+    """Trains for a.minutes of wall time (the step count is estimated after 20 steps)."""
+    sp = special_ids(a.out)
+    train, val = np.load(os.path.join(a.out, "train.npy")), np.load(os.path.join(a.out, "val.npy"))
+    opt = torch.optim.AdamW(params, lr=p.lr, betas=(0.9, 0.95), weight_decay=0.1)
+    it = batches(train, p, sp, seed=0)
+    t0, step, total, log = time.time(), 0, 10 ** 9, []
+    while True:
+        if step == 20:
+            total = int(20 * a.minutes * 60 / (time.time() - t0))
+        if step >= total:
+            break
+        for g in opt.param_groups:
+            g["lr"] = lr_at(step, total, p.lr)
+        x, y = (t.to(device()) for t in next(it))
+        loss = loss_fn(x, y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        step += 1
+        if step % 100 == 0 or step == total:
+            entry = {"step": step, "of": total, "loss": round(float(loss), 4), "minutes": round((time.time() - t0) / 60, 2)}
+            log.append(entry)
+            print(label, json.dumps(entry), flush=True)
+    val_loss = evaluate(loss_fn, val, p, sp)
+    tokens = step * p.batch * p.seq_len
+    return {"steps": step, "tokens": tokens, "minutes": round((time.time() - t0) / 60, 2), "val_loss": round(val_loss, 4),
+            "tokens_per_sec": round(tokens / (time.time() - t0)), "device": str(device()), "log": log}
+
+
+def cmd_full(a, p: Preset) -> None:
+    torch.manual_seed(0)
+    model = LlamaLM(p.full).to(device())
+    init_random(model, 0, std=0.02)
+    report = timed_training(model, list(model.parameters()), lambda x, y: forward_loss(model, x, y), a, p, "full")
+    torch.save(model.state_dict(), os.path.join(a.out, "full.pt"))
+    with open(os.path.join(a.out, "full.json"), "w") as f:
+        json.dump({"config": p.full.as_dict(), "params": model.num_params(), **report}, f, indent=1)
+
+
+def overfill_loss(full: LlamaLM, decoder: LlamaLM, x: torch.Tensor, y: torch.Tensor, rng: random.Random) -> torch.Tensor:
+    """Full model prefills x[:, :c] (no grad); the decoder predicts y[:, c:] from x[:, c:] on that KV."""
+    b, s = x.shape
+    c = rng.randrange(16, s - 16)
+    with torch.no_grad():
+        _, past = full(x[:, :c], torch.ones(b, c, dtype=torch.long, device=x.device),
+                       torch.arange(c, device=x.device)[None].expand(b, c), None, last_only=False)
+    logits, _ = decoder(x[:, c:], torch.ones(b, s, dtype=torch.long, device=x.device),
+                        torch.arange(c, s, device=x.device)[None].expand(b, s - c), past, last_only=False)
+    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y[:, c:].reshape(-1))
+
+
+def cmd_overfill(a, p: Preset) -> None:
+    from training.prune import activation_importance, prune_width
+    full = LlamaLM(p.full).to(device())
+    full.load_state_dict(torch.load(os.path.join(a.out, "full.pt"), map_location=device()))
+    full.eval().requires_grad_(False)
+    sp = special_ids(a.out)
+    calib, _ = next(batches(np.load(os.path.join(a.out, "train.npy")), p, sp, seed=7))
+    decoder = prune_width(full, activation_importance(full, calib[:8].to(device())), p.decoder_hidden, p.decoder_intermediate).to(device())
+    rng = random.Random(0)
+    name = "decoder" if not a.baseline else "baseline"
+    if a.baseline:  # the same pruned model fine-tuned alone: the paper's "pruned" baseline
+        loss_fn = lambda x, y: forward_loss(decoder, x, y)  # noqa: E731
+    else:
+        loss_fn = lambda x, y: overfill_loss(full, decoder, x, y, rng)  # noqa: E731
+    report = timed_training(decoder, list(decoder.parameters()), loss_fn, a, p, name)
+    torch.save(decoder.state_dict(), os.path.join(a.out, f"{name}.pt"))
+    with open(os.path.join(a.out, f"{name}.json"), "w") as f:
+        json.dump({"config": decoder.cfg.as_dict(), "params": decoder.num_params(), **report}, f, indent=1)
+
+
+def cmd_export(a, p: Preset) -> None:
+    from dataclasses import replace
+    from training.export import write_pair
+    from training.quantize import quantize_folder
+    full = LlamaLM(p.full)
+    full.load_state_dict(torch.load(os.path.join(a.out, "full.pt"), map_location="cpu"))
+    dcfg = replace(p.full, hidden_size=p.decoder_hidden, intermediate_size=p.decoder_intermediate)
+    decoder = LlamaLM(dcfg)
+    decoder.load_state_dict(torch.load(os.path.join(a.out, "decoder.pt"), map_location="cpu"))
+    write_pair(a.to, full.eval(), decoder.eval(), os.path.join(a.out, "tokenizer"), a.name,
+               "Trained from scratch by training/train.py on permissively licensed local code (see README.md)",
+               fim_order="spm")
+    quantize_folder(a.to, a.to)
+    print(json.dumps({"exported": a.to}))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("stage", choices=["tokenizer", "data", "full", "overfill", "export"])
+    ap.add_argument("--preset", choices=sorted(PRESETS), default="cpu")
+    ap.add_argument("--corpus", default=os.path.expanduser("~/.cache/overfill/corpus"))
+    ap.add_argument("--out", default=os.path.expanduser("~/.cache/overfill/run"))
+    ap.add_argument("--minutes", type=float, default=30.0, help="wall-time budget of a training stage")
+    ap.add_argument("--baseline", action="store_true", help="overfill stage: train the pruned model alone instead")
+    ap.add_argument("--to", default="models/default", help="export stage: model folder to write")
+    ap.add_argument("--name", default="overfill-code-small")
+    a = ap.parse_args()
+    torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)) if device().type == "cpu" else torch.get_num_threads())
+    random.seed(0)
+    os.makedirs(a.out, exist_ok=True)
+    p = PRESETS[a.preset]
+    {"tokenizer": cmd_tokenizer, "data": cmd_data, "full": cmd_full, "overfill": cmd_overfill, "export": cmd_export}[a.stage](a, p)
+
+
+if __name__ == "__main__":
+    main()
