@@ -44,6 +44,10 @@ PRESETS = {
     # ~3.2M full / ~1.3M decoder: trains at a few thousand tokens/s on 2 CPU cores.
     "cpu": Preset(ModelConfig(vocab_size=4096, hidden_size=192, intermediate_size=512, num_layers=4, num_heads=6,
                               num_kv_heads=2, head_dim=32, max_position=2048), 96, 256),
+    # For the pipeline's own tests: seconds.
+    "tiny": Preset(ModelConfig(vocab_size=512, hidden_size=32, intermediate_size=64, num_layers=2, num_heads=4,
+                               num_kv_heads=2, head_dim=8, max_position=256), 16, 32, seq_len=64, batch=4,
+                   corpus_bytes=200_000),
     # Sized for minutes on one H200.
     "gpu": Preset(ModelConfig(vocab_size=8192, hidden_size=512, intermediate_size=1408, num_layers=8, num_heads=8,
                               num_kv_heads=2, head_dim=64, max_position=2048), 256, 640, batch=64,
@@ -218,7 +222,7 @@ def cmd_export(a, p: Preset) -> None:
     full.load_state_dict(torch.load(os.path.join(a.out, "full.pt"), map_location="cpu"))
     dcfg = replace(p.full, hidden_size=p.decoder_hidden, intermediate_size=p.decoder_intermediate)
     decoder = LlamaLM(dcfg)
-    decoder.load_state_dict(torch.load(os.path.join(a.out, "decoder.pt"), map_location="cpu"))
+    decoder.load_state_dict(torch.load(os.path.join(a.out, f"{a.decoder}.pt"), map_location="cpu"))
     write_pair(a.to, full.eval(), decoder.eval(), os.path.join(a.out, "tokenizer"), a.name,
                "Trained from scratch by training/train.py on permissively licensed local code (see README.md)",
                fim_order="spm")
@@ -236,6 +240,7 @@ def main() -> None:
     ap.add_argument("--baseline", action="store_true", help="overfill stage: train the pruned model alone instead")
     ap.add_argument("--to", default="models/default", help="export stage: model folder to write")
     ap.add_argument("--name", default="overfill-code-small")
+    ap.add_argument("--decoder", default="decoder", help="export stage: decoder weights to pair (decoder | baseline)")
     a = ap.parse_args()
     torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)) if device().type == "cpu" else torch.get_num_threads())
     random.seed(0)

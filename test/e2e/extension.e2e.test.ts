@@ -113,8 +113,14 @@ describe('OverFill Code in VS Code (code-server)', { timeout: 600_000 }, () => {
     const view = page.locator('.monaco-editor', { hasText: '# Explanation' }).locator('.view-lines');
     await view.filter({ hasText: 'Written by placeholder-random' }).waitFor({ timeout: 60_000 });
     const lines = norm(await view.innerText()).split('\n').map((l) => l.trim()).filter(Boolean);
-    const body = lines.slice(lines.findIndex((l) => l.startsWith('_Written by')) + 1, lines.indexOf('---'));
-    assert.ok(body.join(' ').length > 0, `no explanation text in: ${lines.join(' | ')}`);
+    const body = lines.slice(lines.findIndex((l) => l.startsWith('_Written by')) + 1, lines.indexOf('---')).join(' ');
+    // The engine's own explanation of the same selection (the whole saved file).
+    const code = fs.readFileSync(path.join(session.workspace, 'geometry.ts'), 'utf8');
+    const engine = await CompletionEngine.load(DEFAULT_MODEL, 'cpu');
+    const expected = await engine.explain({ code, languageId: 'typescript', maxNewTokens: 160, contextTokens: 1024 }, undefined, () => undefined).finally(() => engine.dispose());
+    const want = expected ? norm(expected).split('\n')[0].trim() : '(The model wrote no explanation.)';
+    const squash = (t: string): string => t.replace(/\s+/g, ''); // the view wraps long lines
+    assert.ok(body.length > 0 && squash(body).includes(squash(want.slice(0, 40))), `explanation "${body}" does not show the engine's "${want}"`);
   });
 
   it('a new model folder in the settings takes effect without a reload', async () => {
