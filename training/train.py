@@ -5,6 +5,8 @@ trained on the frozen full model's KV cache. Checkpoints go outside the reposito
     /usr/bin/python3 -m training.train data      --corpus C --out W      # W/{train,val}.npy
     /usr/bin/python3 -m training.train full      --out W --minutes 30    # W/full.pt
     /usr/bin/python3 -m training.train overfill  --out W --minutes 10    # W/decoder.pt
+    /usr/bin/python3 -m training.train overfill  --out W --baseline --steps N   # W/baseline.pt, same budget
+    /usr/bin/python3 -m training.train evalcut   --out W                 # loss after a cut, per model
     /usr/bin/python3 -m training.train export    --out W --to models/default
 Presets (--preset cpu|gpu) size the models; same code on Debian's torch 1.13 CPU and torch 2.x CUDA.
 """
@@ -150,7 +152,7 @@ def timed_training(model, params, loss_fn, a, p: Preset, label: str) -> dict:
     t0, step, total, log = time.time(), 0, 10 ** 9, []
     while True:
         if step == 20:
-            total = int(20 * a.minutes * 60 / (time.time() - t0))
+            total = a.steps or int(20 * a.minutes * 60 / (time.time() - t0))
         if step >= total:
             break
         for g in opt.param_groups:
@@ -214,6 +216,37 @@ def cmd_overfill(a, p: Preset) -> None:
         json.dump({"config": decoder.cfg.as_dict(), "params": decoder.num_params(), **report}, f, indent=1)
 
 
+@torch.no_grad()
+def cmd_evalcut(a, p: Preset) -> None:
+    """Validation loss on the tokens after a random cut, as OverFill generates them: the full
+    model alone, the OverFill decoder on the full model's KV, the pruned baseline alone."""
+    from dataclasses import replace
+    full = LlamaLM(p.full).to(device())
+    full.load_state_dict(torch.load(os.path.join(a.out, "full.pt"), map_location=device()))
+    dcfg = replace(p.full, hidden_size=p.decoder_hidden, intermediate_size=p.decoder_intermediate)
+    models = {"full": full}
+    for name in ("decoder", "baseline"):
+        if os.path.exists(os.path.join(a.out, f"{name}.pt")):
+            m = LlamaLM(dcfg).to(device())
+            m.load_state_dict(torch.load(os.path.join(a.out, f"{name}.pt"), map_location=device()))
+            models[name] = m.eval()
+    sp = special_ids(a.out)
+    it = batches(np.load(os.path.join(a.out, "val.npy")), p, sp, seed=321)
+    totals = {k: 0.0 for k in ("full", "overfill", "baseline") if k != "baseline" or "baseline" in models}
+    n = 16
+    for _ in range(n):
+        x, y = (t.to(device()) for t in next(it))
+        seed = int(x[0, 0])  # the same cut for all three models
+        totals["full"] += float(overfill_loss(full, full, x, y, random.Random(seed)))
+        totals["overfill"] += float(overfill_loss(full, models["decoder"], x, y, random.Random(seed)))
+        if "baseline" in totals:
+            totals["baseline"] += float(overfill_loss(models["baseline"], models["baseline"], x, y, random.Random(seed)))
+    result = {k: round(v / n, 4) for k, v in totals.items()}
+    with open(os.path.join(a.out, "evalcut.json"), "w") as f:
+        json.dump(result, f)
+    print(json.dumps(result))
+
+
 def cmd_export(a, p: Preset) -> None:
     from dataclasses import replace
     from training.export import write_pair
@@ -232,11 +265,12 @@ def cmd_export(a, p: Preset) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("stage", choices=["tokenizer", "data", "full", "overfill", "export"])
+    ap.add_argument("stage", choices=["tokenizer", "data", "full", "overfill", "evalcut", "export"])
     ap.add_argument("--preset", choices=sorted(PRESETS), default="cpu")
     ap.add_argument("--corpus", default=os.path.expanduser("~/.cache/overfill/corpus"))
     ap.add_argument("--out", default=os.path.expanduser("~/.cache/overfill/run"))
     ap.add_argument("--minutes", type=float, default=30.0, help="wall-time budget of a training stage")
+    ap.add_argument("--steps", type=int, default=0, help="fixed step count instead of --minutes (equal token budgets)")
     ap.add_argument("--baseline", action="store_true", help="overfill stage: train the pruned model alone instead")
     ap.add_argument("--to", default="models/default", help="export stage: model folder to write")
     ap.add_argument("--name", default="overfill-code-small")
@@ -246,7 +280,8 @@ def main() -> None:
     random.seed(0)
     os.makedirs(a.out, exist_ok=True)
     p = PRESETS[a.preset]
-    {"tokenizer": cmd_tokenizer, "data": cmd_data, "full": cmd_full, "overfill": cmd_overfill, "export": cmd_export}[a.stage](a, p)
+    {"tokenizer": cmd_tokenizer, "data": cmd_data, "full": cmd_full, "overfill": cmd_overfill, "evalcut": cmd_evalcut,
+     "export": cmd_export}[a.stage](a, p)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ import { CompletionEngine } from '../../src/engine/completionEngine';
 import { REPO_ROOT, startSession, type Session } from './codeServer';
 
 const DEFAULT_MODEL = path.join(REPO_ROOT, 'models', 'default');
+const DEFAULT_NAME = (JSON.parse(fs.readFileSync(path.join(DEFAULT_MODEL, 'overfill.json'), 'utf8')) as { name: string }).name;
 const PAIR_B = path.join(REPO_ROOT, 'test', 'fixtures', 'generated', 'pair-b');
 const FILES = {
   'geometry.ts': 'export function area(width: number, height: number): number {\n  return width * height;\n}\n\nexport const unit',
@@ -89,7 +90,7 @@ describe('OverFill Code in VS Code (code-server)', { timeout: 600_000 }, () => {
   after(() => session?.close());
 
   it('loads the embedded default pair and says so in the status bar', async () => {
-    await statusBarShows(session.page, 'OverFill: placeholder-random');
+    await statusBarShows(session.page, `OverFill: ${DEFAULT_NAME}`);
   });
 
   it('typing shows the engine’s ghost text and Tab inserts it', async () => {
@@ -111,7 +112,7 @@ describe('OverFill Code in VS Code (code-server)', { timeout: 600_000 }, () => {
     await page.keyboard.press('Enter');
     await page.locator('.tab', { hasText: 'Explanation 1.md' }).waitFor({ timeout: 30_000 });
     const view = page.locator('.monaco-editor', { hasText: '# Explanation' }).locator('.view-lines');
-    await view.filter({ hasText: 'Written by placeholder-random' }).waitFor({ timeout: 60_000 });
+    await view.filter({ hasText: `Written by ${DEFAULT_NAME}` }).waitFor({ timeout: 60_000 });
     const lines = norm(await view.innerText()).split('\n').map((l) => l.trim()).filter(Boolean);
     const body = lines.slice(lines.findIndex((l) => l.startsWith('_Written by')) + 1, lines.indexOf('---')).join(' ');
     // The engine's own explanation of the same selection (the whole saved file).
