@@ -11,11 +11,11 @@ Used as a library (make_fixtures.py now; the training pipeline later).
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Dict, List
+from typing import Dict
 
 import torch
 
-from .model import LlamaLM, ModelConfig
+from .model import LlamaLM
 
 
 @torch.no_grad()
@@ -80,6 +80,3 @@ def prune_width(model: LlamaLM, importance: Dict[str, torch.Tensor], hidden_keep
         dst.mlp.down_proj.weight.copy_(src.mlp.down_proj.weight[h][:, m])
     return small
 
-
-def kv_layout(cfg: ModelConfig) -> List[int]:
-    return [cfg.num_layers, cfg.num_kv_heads, cfg.head_dim]

@@ -88,9 +88,9 @@ export class CompletionEngine {
   async complete(req: CompletionRequest, signal?: AbortSignal): Promise<CompletionResult> {
     const { tokenizer } = this.pair;
     const mode: GenerationMode = req.mode ?? 'overfill';
-    const prompt = { ids: this.buildPrompt(req) };
+    const promptIds = this.buildPrompt(req);
     const ctx = cursorContext(req.prefix, req.suffix, req.maxLines ?? DEFAULT_MAX_LINES);
-    const result = await this.run(prompt.ids, {
+    const result = await this.run(promptIds, {
       mode,
       maxNewTokens: req.maxNewTokens,
       stopIds: tokenizer.special.stop,
@@ -100,7 +100,7 @@ export class CompletionEngine {
     return {
       text: finalizeCompletion(tokenizer.decode(result.ids), ctx),
       ids: result.ids,
-      promptTokens: prompt.ids.length,
+      promptTokens: promptIds.length,
       reusedTokens: result.reusedTokens,
       stopReason: result.stopReason,
       mode,
