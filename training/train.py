@@ -45,7 +45,7 @@ class Preset:
 PRESETS = {
     # ~3.2M full / ~1.3M decoder: trains at a few thousand tokens/s on 2 CPU cores.
     "cpu": Preset(ModelConfig(vocab_size=4096, hidden_size=192, intermediate_size=512, num_layers=4, num_heads=6,
-                              num_kv_heads=2, head_dim=32, max_position=2048), 96, 256),
+                              num_kv_heads=2, head_dim=32, max_position=2048), 96, 256, corpus_bytes=40_000_000),
     # For the pipeline's own tests: seconds.
     "tiny": Preset(ModelConfig(vocab_size=512, hidden_size=32, intermediate_size=64, num_layers=2, num_heads=4,
                                num_kv_heads=2, head_dim=8, max_position=256), 16, 32, seq_len=64, batch=4,
@@ -56,6 +56,7 @@ PRESETS = {
                   corpus_bytes=40_000_000),
 }
 FIM_RATE = 0.5
+CHECKPOINT_SECONDS = 600
 
 
 def device() -> torch.device:
@@ -150,6 +151,7 @@ def timed_training(model, params, loss_fn, a, p: Preset, label: str) -> dict:
     opt = torch.optim.AdamW(params, lr=p.lr, betas=(0.9, 0.95), weight_decay=0.1)
     it = batches(train, p, sp, seed=0)
     t0, step, total, log = time.time(), 0, 10 ** 9, []
+    saved_at = t0
     while True:
         if step == 20:
             total = a.steps or int(20 * a.minutes * 60 / (time.time() - t0))
@@ -168,6 +170,9 @@ def timed_training(model, params, loss_fn, a, p: Preset, label: str) -> dict:
             entry = {"step": step, "of": total, "loss": round(float(loss), 4), "minutes": round((time.time() - t0) / 60, 2)}
             log.append(entry)
             print(label, json.dumps(entry), flush=True)
+        if time.time() - saved_at > CHECKPOINT_SECONDS:  # a session may end mid-run: keep what was learned
+            torch.save(model.state_dict(), os.path.join(a.out, f"{label}.partial.pt"))
+            saved_at = time.time()
     val_loss = evaluate(loss_fn, val, p, sp)
     tokens = step * p.batch * p.seq_len
     return {"steps": step, "tokens": tokens, "minutes": round((time.time() - t0) / 60, 2), "val_loss": round(val_loss, 4),
@@ -184,16 +189,32 @@ def cmd_full(a, p: Preset) -> None:
         json.dump({"config": p.full.as_dict(), "params": model.num_params(), **report}, f, indent=1)
 
 
-def overfill_loss(full: LlamaLM, decoder: LlamaLM, x: torch.Tensor, y: torch.Tensor, rng: random.Random) -> torch.Tensor:
-    """Full model prefills x[:, :c] (no grad); the decoder predicts y[:, c:] from x[:, c:] on that KV."""
+def overfill_loss(full: LlamaLM, decoder: LlamaLM, x: torch.Tensor, y: torch.Tensor, rng: random.Random,
+                  distill: float = 0.0) -> torch.Tensor:
+    """Full model prefills x[:, :c] (no grad); the decoder predicts y[:, c:] from x[:, c:] on that KV.
+
+    With distill > 0 the loss mixes in KL(full || decoder) on the positions after the cut: the
+    full model's whole distribution is a denser signal than the one observed token, and it is
+    what the decoder should reproduce (OverFill's quality target is the full model's output).
+    """
     b, s = x.shape
     c = rng.randrange(16, s - 16)
+    ones = torch.ones(b, s, dtype=torch.long, device=x.device)
     with torch.no_grad():
-        _, past = full(x[:, :c], torch.ones(b, c, dtype=torch.long, device=x.device),
-                       torch.arange(c, device=x.device)[None].expand(b, c), None, last_only=False)
-    logits, _ = decoder(x[:, c:], torch.ones(b, s, dtype=torch.long, device=x.device),
-                        torch.arange(c, s, device=x.device)[None].expand(b, s - c), past, last_only=False)
-    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y[:, c:].reshape(-1))
+        if distill > 0:  # one full pass gives the teacher logits after the cut and the KV before it
+            teacher, past = full(x, ones, torch.arange(s, device=x.device)[None].expand(b, s), None, last_only=False)
+            teacher = teacher[:, c:]
+            past = [(k[:, :, :c], v[:, :, :c]) for k, v in past]
+        else:
+            _, past = full(x[:, :c], ones[:, :c], torch.arange(c, device=x.device)[None].expand(b, c), None, last_only=False)
+    logits, _ = decoder(x[:, c:], ones, torch.arange(c, s, device=x.device)[None].expand(b, s - c), past, last_only=False)
+    logits = logits.reshape(-1, logits.shape[-1])
+    ce = F.cross_entropy(logits, y[:, c:].reshape(-1))
+    if distill <= 0:
+        return ce
+    kl = F.kl_div(F.log_softmax(logits, -1), F.log_softmax(teacher.reshape(-1, teacher.shape[-1]), -1),
+                  log_target=True, reduction="batchmean")
+    return (1 - distill) * ce + distill * kl
 
 
 def cmd_overfill(a, p: Preset) -> None:
@@ -209,7 +230,7 @@ def cmd_overfill(a, p: Preset) -> None:
     if a.baseline:  # the same pruned model fine-tuned alone: the paper's "pruned" baseline
         loss_fn = lambda x, y: forward_loss(decoder, x, y)  # noqa: E731
     else:
-        loss_fn = lambda x, y: overfill_loss(full, decoder, x, y, rng)  # noqa: E731
+        loss_fn = lambda x, y: overfill_loss(full, decoder, x, y, rng, a.distill)  # noqa: E731
     report = timed_training(decoder, list(decoder.parameters()), loss_fn, a, p, name)
     torch.save(decoder.state_dict(), os.path.join(a.out, f"{name}.pt"))
     with open(os.path.join(a.out, f"{name}.json"), "w") as f:
@@ -272,6 +293,8 @@ def main() -> None:
     ap.add_argument("--minutes", type=float, default=30.0, help="wall-time budget of a training stage")
     ap.add_argument("--steps", type=int, default=0, help="fixed step count instead of --minutes (equal token budgets)")
     ap.add_argument("--baseline", action="store_true", help="overfill stage: train the pruned model alone instead")
+    ap.add_argument("--distill", type=float, default=0.5,
+                    help="overfill stage: weight of KL(full || decoder) after the cut, 0 for next-token loss only")
     ap.add_argument("--to", default="models/default", help="export stage: model folder to write")
     ap.add_argument("--name", default="overfill-code-small")
     ap.add_argument("--decoder", default="decoder", help="export stage: decoder weights to pair (decoder | baseline)")
