@@ -63,7 +63,7 @@ async function measurePair(name: string, dir: string, texts: string[]) {
   const engine = await CompletionEngine.load(dir, provider, { promptCache: true });
   const ctxMax = engine.info.contextLength - 2 * LINE_TOKENS;
   const rows = Object.fromEntries(GENERATION_MODES.map((m) => [m, Object.fromEntries(METRICS.map((k) => [k, [] as number[]]))])) as Record<GenerationMode, Record<Metric, number[]>>;
-  const prompt = (c: Cursor, tokens: number): number[] => engine.buildPrompt({ ...c, contextTokens: Math.min(tokens, ctxMax), maxNewTokens: LINE_TOKENS });
+  const prompt = (c: Cursor, tokens: number): number[] => engine.buildPrompt({ ...c, contextTokens: Math.min(tokens, ctxMax), maxNewTokens: LINE_TOKENS }).ids;
   const cold = async (ids: number[], mode: GenerationMode, n: number) => {
     engine.clearCache();
     return engine.generateIds(ids, mode, n);

@@ -1,6 +1,6 @@
 // Completion quality through the product's own engine (prompt building, generation, line
 // rules): exact match, edit similarity and first-line exact match, overall and per language.
-//   npm run eval -- --cases bench/cases/heldout.jsonl --mode overfill|full|decoder [--model DIR] [--json]
+//   npm run eval -- --cases bench/cases/heldout.jsonl --mode overfill|full|decoder [--model DIR] [--json] [--no-healing]
 // A case is {"id","language","prefix","suffix","middle"}; the file is prefix + middle + suffix.
 // As in line-completion harnesses, a suggestion may have as many lines as the middle.
 import * as fs from 'fs';
@@ -63,7 +63,7 @@ function summary(t: Tally) {
   };
 }
 
-export async function evaluate(model: string, casesFile: string, mode: GenerationMode) {
+export async function evaluate(model: string, casesFile: string, mode: GenerationMode, tokenHealing = true) {
   const cases = fs.readFileSync(casesFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Case);
   const engine = await CompletionEngine.load(model, 'cpu');
   const empty = (): Tally => ({ n: 0, exact: 0, editSim: 0, multiline: 0, firstLineExact: 0 });
@@ -72,14 +72,14 @@ export async function evaluate(model: string, casesFile: string, mode: Generatio
   try {
     for (const c of cases) {
       const lines = c.middle.replace(/\s+$/, '').split('\n').length;
-      const r = await engine.complete({ prefix: c.prefix, suffix: c.suffix, languageId: c.language, maxNewTokens: 48, contextTokens: 1024, maxLines: lines, mode });
+      const r = await engine.complete({ prefix: c.prefix, suffix: c.suffix, languageId: c.language, maxNewTokens: 48, contextTokens: 1024, maxLines: lines, mode, tokenHealing });
       add(all, c.middle, r.text);
       add((byLanguage[c.language] ??= empty()), c.middle, r.text);
     }
   } finally {
     await engine.dispose();
   }
-  return { model: engine.info.name, mode, casesFile: path.relative(ROOT, path.resolve(casesFile)), ...summary(all), byLanguage: Object.fromEntries(Object.entries(byLanguage).map(([k, v]) => [k, summary(v)])) };
+  return { model: engine.info.name, mode, tokenHealing, casesFile: path.relative(ROOT, path.resolve(casesFile)), ...summary(all), byLanguage: Object.fromEntries(Object.entries(byLanguage).map(([k, v]) => [k, summary(v)])) };
 }
 
 async function main(): Promise<void> {
@@ -90,7 +90,7 @@ async function main(): Promise<void> {
   };
   const mode = opt('mode', 'overfill') as GenerationMode;
   if (!['overfill', 'full', 'decoder'].includes(mode)) throw new Error(`--mode must be overfill, full or decoder, not ${mode}`);
-  const result = await evaluate(path.resolve(opt('model', path.join(ROOT, 'models', 'default'))), opt('cases', path.join(ROOT, 'bench', 'cases', 'heldout.jsonl')), mode);
+  const result = await evaluate(path.resolve(opt('model', path.join(ROOT, 'models', 'default'))), opt('cases', path.join(ROOT, 'bench', 'cases', 'heldout.jsonl')), mode, !args.includes('--no-healing'));
   if (args.includes('--json')) {
     console.log(JSON.stringify(result));
     return;

@@ -5,7 +5,8 @@ import { explainPromptText, extractExplanation } from './explainPrompt';
 import { PromptCache } from './cache/promptCache';
 import { generate, type GenerateOptions, type GenerateResult, type GenerationMode } from './generate/generate';
 import { cursorContext, finalizeCompletion, findCut } from './postprocess/completionRules';
-import { buildFimPrompt, buildPlainPrompt } from './prompt/buildFimPrompt';
+import { buildFimPrompt, buildPlainPrompt, type FimPrompt } from './prompt/buildFimPrompt';
+import { healingPicker, stripHealed } from './prompt/tokenHealing';
 import type { CompletionRequest, CompletionResult, ExplainRequest, ModelInfo } from './requests';
 import { loadModelPair, type ModelPair } from './runtime/loadModelPair';
 import type { ProviderSetting } from './runtime/providers';
@@ -75,30 +76,37 @@ export class CompletionEngine {
     return Math.min(contextTokens, limit);
   }
 
-  /** The FIM prompt ids a completion request becomes. */
-  buildPrompt(req: CompletionRequest): number[] {
+  /** The FIM prompt a completion request becomes (its last prefix token backed up for healing). */
+  buildPrompt(req: CompletionRequest): FimPrompt {
     return buildFimPrompt(this.pair.tokenizer, {
       prefix: req.prefix,
       suffix: req.suffix,
       budget: this.budget(req.contextTokens, req.maxNewTokens),
       order: this.pair.manifest.fimOrder,
-    }).ids;
+      heal: req.tokenHealing !== false,
+    });
   }
 
   async complete(req: CompletionRequest, signal?: AbortSignal): Promise<CompletionResult> {
     const { tokenizer } = this.pair;
     const mode: GenerationMode = req.mode ?? 'overfill';
-    const promptIds = this.buildPrompt(req);
+    const { ids: promptIds, healed } = this.buildPrompt(req);
     const ctx = cursorContext(req.prefix, req.suffix, req.maxLines ?? DEFAULT_MAX_LINES);
+    // The text after the cursor; undefined while the healed token is still being re-written.
+    const suggestion = (ids: readonly number[]): string | undefined => stripHealed(tokenizer.decode(ids), healed);
     const result = await this.run(promptIds, {
       mode,
-      maxNewTokens: req.maxNewTokens,
+      maxNewTokens: req.maxNewTokens, // re-writing the healed text counts, like any token
       stopIds: tokenizer.special.stop,
       signal,
-      shouldStop: (ids) => findCut(tokenizer.decode(ids), ctx) !== undefined,
+      pick: healed ? healingPicker(tokenizer.tokenTexts(), healed) : undefined,
+      shouldStop: (ids) => {
+        const text = suggestion(ids);
+        return text !== undefined && findCut(text, ctx) !== undefined;
+      },
     });
     return {
-      text: finalizeCompletion(tokenizer.decode(result.ids), ctx),
+      text: finalizeCompletion(suggestion(result.ids) ?? '', ctx),
       ids: result.ids,
       promptTokens: promptIds.length,
       reusedTokens: result.reusedTokens,
@@ -140,6 +148,10 @@ export class CompletionEngine {
 
   encode(text: string): number[] {
     return this.pair.tokenizer.encode(text);
+  }
+
+  decode(ids: readonly number[]): string {
+    return this.pair.tokenizer.decode(ids);
   }
 
   /** Releases the sessions once the request running now (already aborted, typically) has left them. */

@@ -13,6 +13,8 @@ export interface CompletionRequest {
   /** Most lines in one suggestion. */
   maxLines?: number;
   mode?: GenerationMode;
+  /** Re-write the token the cursor sits in (default true; see prompt/tokenHealing.ts). */
+  tokenHealing?: boolean;
 }
 
 export interface CompletionResult {

@@ -6,6 +6,7 @@ import { buildFimPrompt, headAtLineEnd, tailAtLineStart, type PromptTokenizer } 
 const P = -1, S = -2, M = -3;
 const tok: PromptTokenizer = {
   encode: (text) => [...text].map((c) => c.charCodeAt(0)),
+  tokenText: (id) => (id < 0 ? '' : String.fromCharCode(id)),
   special: { fimPrefix: P, fimSuffix: S, fimMiddle: M, endOfText: -4, stop: new Set([-4]) },
 };
 const chars = (ids: number[]) => ids.map((i) => (i < 0 ? `<${i}>` : String.fromCharCode(i))).join('');
@@ -54,5 +55,18 @@ describe('buildFimPrompt', () => {
     assert.equal(tailAtLineStart(text + 'c', 700), 'keep\n' + 'b'.repeat(600) + 'c');
     assert.equal(headAtLineEnd('one\ntwo\nthree', 9), 'one\ntwo\n');
     assert.equal(tailAtLineStart('short', 9), 'short');
+  });
+
+  it('healing backs up over the last prefix token and reports its text', () => {
+    const p = buildFimPrompt(tok, { prefix: 'x = ret', suffix: '\n', budget: 100, order: 'spm', heal: true });
+    assert.equal(chars(p.ids), '<-2>\n<-1>x = re<-3>');
+    assert.equal(p.healed, 't');
+    assert.equal(p.prefixTokens, 6);
+  });
+
+  it('healing an empty prefix leaves nothing to heal', () => {
+    const p = buildFimPrompt(tok, { prefix: '', suffix: 'cd', budget: 100, order: 'psm', heal: true });
+    assert.equal(chars(p.ids), '<-1><-2>cd<-3>');
+    assert.equal(p.healed, '');
   });
 });

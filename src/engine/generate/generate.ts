@@ -30,6 +30,8 @@ export interface GenerateOptions {
   cache?: PromptCache;
   /** Prompt tokens per prefill run; abort is checked between chunks. */
   prefillChunk?: number;
+  /** Chooses the next token from the logits and the ids so far (default: greedy). */
+  pick?: (logits: Float32Array, ids: readonly number[]) => number;
 }
 
 export type StopReason = 'stop-token' | 'rule' | 'max-tokens';
@@ -94,7 +96,7 @@ export async function generate(models: ModelRoles, promptIds: readonly number[],
     try {
       while (ids.length < opts.maxNewTokens) {
         throwIfAborted();
-        const next = argmax(logits);
+        const next = opts.pick ? opts.pick(logits, ids) : argmax(logits);
         if (opts.stopIds.has(next)) {
           stopReason = 'stop-token';
           break;

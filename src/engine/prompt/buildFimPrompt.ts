@@ -3,9 +3,12 @@
 // spm: <fim_suffix> suffix <fim_prefix> prefix <fim_middle>   (what changes while typing, the
 //      end of the prefix, sits last: best for reusing a cached prompt)
 import type { SpecialIds } from '../tokenizer/textTokenizer';
+import { healableText } from './tokenHealing';
 
 export interface PromptTokenizer {
   encode(text: string): number[];
+  /** Text of one token (token healing). */
+  tokenText(id: number): string;
   readonly special: SpecialIds;
 }
 
@@ -15,12 +18,16 @@ export interface FimPromptInput {
   /** Most prompt tokens, control tokens included. */
   budget: number;
   order: 'psm' | 'spm';
+  /** Back up over the prefix's last token; generation re-writes it (see tokenHealing.ts). */
+  heal?: boolean;
 }
 
 export interface FimPrompt {
   ids: number[];
   prefixTokens: number;
   suffixTokens: number;
+  /** Text of the prefix token left out for healing ('' when none). */
+  healed: string;
 }
 
 /** Characters per token we never expect to exceed; bounds tokenizer work on huge files. */
@@ -46,6 +53,8 @@ export function buildFimPrompt(tok: PromptTokenizer, input: FimPromptInput): Fim
   const step = Math.max(MIN_TOKEN_STEP, Math.floor(room / 16));
   const drop = over > 0 ? Math.min(prefixIds.length, Math.ceil(over / step) * step) : 0;
   const prefix = prefixIds.slice(drop);
+  const healed = input.heal && prefix.length > 0 ? healableText(tok.tokenText(prefix[prefix.length - 1])) : '';
+  if (healed) prefix.pop();
   // The suffix gets the room left, also in steps: with spm it comes first, and its length
   // must not change with every token the prefix gains.
   const left = room - prefix.length;
@@ -56,7 +65,7 @@ export function buildFimPrompt(tok: PromptTokenizer, input: FimPromptInput): Fim
     input.order === 'spm'
       ? [s.fimSuffix, ...suffix, s.fimPrefix, ...prefix, s.fimMiddle]
       : [s.fimPrefix, ...prefix, s.fimSuffix, ...suffix, s.fimMiddle];
-  return { ids, prefixTokens: prefix.length, suffixTokens: suffix.length };
+  return { ids, prefixTokens: prefix.length, suffixTokens: suffix.length, healed };
 }
 
 /** Plain left-to-right prompt (Explain): the last `budget` tokens of the text. */

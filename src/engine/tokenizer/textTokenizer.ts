@@ -14,6 +14,8 @@ export interface SpecialIds {
 }
 
 export class TextTokenizer {
+  private texts: string[] | undefined;
+
   private constructor(
     private readonly tokenizer: Tokenizer,
     readonly special: SpecialIds,
@@ -52,6 +54,20 @@ export class TextTokenizer {
   encode(text: string): number[] {
     if (text.length === 0) return [];
     return this.tokenizer.encode(text, { add_special_tokens: false }).ids;
+  }
+
+  /** Text of one token; '' for control tokens. */
+  tokenText(id: number): string {
+    return this.tokenTexts()[id] ?? '';
+  }
+
+  /** Every token's text, built once on first use (token healing scans it). */
+  tokenTexts(): readonly string[] {
+    if (!this.texts) {
+      const n = Math.max(...this.tokenizer.get_vocab(true).values()) + 1;
+      this.texts = Array.from({ length: n }, (_, id) => this.decode([id]));
+    }
+    return this.texts;
   }
 
   /** Text of generated ids; control tokens are never shown to the user. */
