@@ -30,30 +30,34 @@ def candidate_lines(text: str):
         offset += len(line) + 1
 
 
-def make_cases(corpus: str, per_language: int, seed: int):
+def make_cases(corpus: str, per_language: int, per_file: int, seed: int):
+    """Up to per_file cases from distinct lines of each test file, until each language has
+    per_language (some languages have few test files: several cases per file keep them measured)."""
     rng = random.Random(seed)
     rows = read_split(corpus, "test")
     rng.shuffle(rows)
     out, count = [], {}
     for row in rows:
         lang = row["language"]
-        if count.get(lang, 0) >= per_language:
-            continue
         lines = list(candidate_lines(row["text"]))
         if len(lines) < 10:
             continue
-        start, line = lines[rng.randrange(len(lines) // 5, len(lines))]
-        indent = len(line) - len(line.lstrip())
-        kind = "line" if rng.random() < 0.67 else "infill"
-        cut = start + indent + (rng.randrange(3, max(4, len(line.strip()) // 2)) if kind == "line" else 0)
-        end = start + len(line)
-        text = row["text"]
-        case = {"id": f"{lang}-{len(out)}", "language": lang, "kind": kind, "source": row["path"],
-                "prefix": text[max(0, cut - CONTEXT_CHARS):cut], "middle": text[cut:end],
-                "suffix": text[end:end + CONTEXT_CHARS]}
-        if case["middle"].strip():
-            out.append(case)
-            count[lang] = count.get(lang, 0) + 1
+        picks = rng.sample(range(len(lines) // 5, len(lines)), min(per_file, len(lines) - len(lines) // 5))
+        for k in picks:
+            if count.get(lang, 0) >= per_language:
+                break
+            start, line = lines[k]
+            indent = len(line) - len(line.lstrip())
+            kind = "line" if rng.random() < 0.67 else "infill"
+            cut = start + indent + (rng.randrange(3, max(4, len(line.strip()) // 2)) if kind == "line" else 0)
+            end = start + len(line)
+            text = row["text"]
+            case = {"id": f"{lang}-{len(out)}", "language": lang, "kind": kind, "source": row["path"],
+                    "prefix": text[max(0, cut - CONTEXT_CHARS):cut], "middle": text[cut:end],
+                    "suffix": text[end:end + CONTEXT_CHARS]}
+            if case["middle"].strip():
+                out.append(case)
+                count[lang] = count.get(lang, 0) + 1
     return out
 
 
@@ -61,9 +65,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--corpus", default=os.path.expanduser("~/.cache/overfill/corpus"))
     ap.add_argument("--out", default="bench/cases/heldout.jsonl")
-    ap.add_argument("--per-language", type=int, default=60)
+    ap.add_argument("--per-language", type=int, default=150)
+    ap.add_argument("--per-file", type=int, default=6)
     a = ap.parse_args()
-    cases = make_cases(a.corpus, a.per_language, seed=0)
+    cases = make_cases(a.corpus, a.per_language, a.per_file, seed=0)
     os.makedirs(os.path.dirname(a.out), exist_ok=True)
     with open(a.out, "w") as f:
         for c in cases:

@@ -183,10 +183,12 @@ def cmd_full(a, p: Preset) -> None:
     torch.manual_seed(0)
     model = LlamaLM(p.full).to(device())
     init_random(model, 0, std=0.02)
+    if a.init:  # continue training an earlier run's weights (a new schedule over more data)
+        model.load_state_dict(torch.load(a.init, map_location=device()))
     report = timed_training(model, list(model.parameters()), lambda x, y: forward_loss(model, x, y), a, p, "full")
     torch.save(model.state_dict(), os.path.join(a.out, "full.pt"))
     with open(os.path.join(a.out, "full.json"), "w") as f:
-        json.dump({"config": p.full.as_dict(), "params": model.num_params(), **report}, f, indent=1)
+        json.dump({"config": p.full.as_dict(), "params": model.num_params(), "init": a.init or None, **report}, f, indent=1)
 
 
 def overfill_loss(full: LlamaLM, decoder: LlamaLM, x: torch.Tensor, y: torch.Tensor, rng: random.Random,
@@ -292,6 +294,7 @@ def main() -> None:
     ap.add_argument("--out", default=os.path.expanduser("~/.cache/overfill/run"))
     ap.add_argument("--minutes", type=float, default=30.0, help="wall-time budget of a training stage")
     ap.add_argument("--steps", type=int, default=0, help="fixed step count instead of --minutes (equal token budgets)")
+    ap.add_argument("--init", default="", help="full stage: start from these weights (.pt) instead of random")
     ap.add_argument("--baseline", action="store_true", help="overfill stage: train the pruned model alone instead")
     ap.add_argument("--distill", type=float, default=0.5,
                     help="overfill stage: weight of KL(full || decoder) after the cut, 0 for next-token loss only")
