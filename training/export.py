@@ -85,7 +85,8 @@ def export_graph(model: LlamaLM, path: str, cache_layout: str = "static") -> Non
     model.export_mode(True)
     try:
         torch.onnx.export(_OnnxWrapper(model, static), (ids, mask, pos, *past), path, input_names=ins,
-                          output_names=outs, dynamic_axes=axes, opset_version=OPSET, do_constant_folding=True)
+                          output_names=outs, dynamic_axes=axes, opset_version=OPSET, do_constant_folding=True,
+                          custom_opsets={"com.microsoft": 1})
     finally:
         model.export_mode(False)
 

@@ -88,6 +88,28 @@ def rotate_half(x: torch.Tensor, half: int) -> torch.Tensor:
     return torch.cat((-x[..., half:], x[..., :half]), dim=-1)
 
 
+class ContribRotary(torch.autograd.Function):
+    """RoPE on [b, s, n*d] that exports as one onnxruntime com.microsoft RotaryEmbedding node
+    (non-interleaved halves, as rotate_half) instead of ~7 nodes per tensor. Forward is the
+    reference computation, so PyTorch and the exported graph compute the same thing."""
+
+    @staticmethod
+    def forward(ctx, x, position_ids, cos_cache, sin_cache, num_heads: int):
+        b, s, _ = x.shape
+        d = cos_cache.shape[1] * 2
+        cos = torch.cat([cos_cache[position_ids]] * 2, dim=-1)[:, :, None]  # [b, s, 1, d]
+        sin = torch.cat([sin_cache[position_ids]] * 2, dim=-1)[:, :, None]
+        xh = x.reshape(b, s, num_heads, d)
+        return (xh * cos + rotate_half(xh, d // 2) * sin).reshape(b, s, num_heads * d)
+
+    @staticmethod
+    def symbolic(g, x, position_ids, cos_cache, sin_cache, num_heads: int):
+        out = g.op("com.microsoft::RotaryEmbedding", x, position_ids, cos_cache, sin_cache,
+                   interleaved_i=0, num_heads_i=num_heads)
+        out.setType(x.type())  # same shape and type as the input
+        return out
+
+
 class Attention(nn.Module):
     def __init__(self, cfg: ModelConfig):
         super().__init__()
@@ -98,8 +120,9 @@ class Attention(nn.Module):
         self.o_proj = nn.Linear(cfg.num_heads * cfg.head_dim, cfg.hidden_size, bias=False)
         self.fixed_batch = False  # set by export_mode()
 
-    def forward(self, x, cos, sin, mask, past: Optional[Tuple[torch.Tensor, torch.Tensor]], static: bool = False):
-        """mask [b, 1, g*s, p+s] additive, already repeated for the g query heads per KV head.
+    def forward(self, x, rope, mask, past: Optional[Tuple[torch.Tensor, torch.Tensor]], static: bool = False):
+        """rope: (cos, sin) [b, 1, s, d], or in exported graphs (position_ids, cos_cache, sin_cache)
+        for ContribRotary. mask [b, 1, g*s, p+s] additive, already repeated for the g query heads per KV head.
         past (k, v) [b, KV, p, d].
 
         hf:     present = past + new, [b, KV, p+s, d].
@@ -113,12 +136,18 @@ class Attention(nn.Module):
         b, s = (1, -1) if self.fixed_batch else x.shape[:2]
         g = c.num_heads // c.num_kv_heads
         gs = -1 if self.fixed_batch else g * s
-        q = self.q_proj(x).view(b, s, c.num_heads, c.head_dim).transpose(1, 2)     # [b, H, s, d]
-        k = self.k_proj(x).view(b, s, c.num_kv_heads, c.head_dim).transpose(1, 2)  # [b, KV, s, d]
+        q, k = self.q_proj(x), self.k_proj(x)
+        if self.fixed_batch:
+            q = ContribRotary.apply(q, *rope, c.num_heads)
+            k = ContribRotary.apply(k, *rope, c.num_kv_heads)
+        q = q.view(b, s, c.num_heads, c.head_dim).transpose(1, 2)       # [b, H, s, d]
+        k = k.view(b, s, c.num_kv_heads, c.head_dim).transpose(1, 2)    # [b, KV, s, d]
         v = self.v_proj(x).view(b, s, c.num_kv_heads, c.head_dim).transpose(1, 2)
-        half = c.head_dim // 2
-        q = q * cos + rotate_half(q, half) * sin
-        k = k * cos + rotate_half(k, half) * sin
+        if not self.fixed_batch:
+            cos, sin = rope
+            half = c.head_dim // 2
+            q = q * cos + rotate_half(q, half) * sin
+            k = k * cos + rotate_half(k, half) * sin
         # GQA without copying KV per query head: the g query heads sharing a KV head become
         # g*s rows of one matmul against that KV head. Head h uses KV head h // g.
         qg = q.reshape(b, c.num_kv_heads, gs, c.head_dim) * (1.0 / math.sqrt(c.head_dim))
@@ -159,8 +188,8 @@ class Block(nn.Module):
         self.post_attention_layernorm = RMSNorm(cfg.hidden_size, cfg.rms_eps)
         self.mlp = MLP(cfg)
 
-    def forward(self, x, cos, sin, mask, past, static: bool = False):
-        a, present = self.self_attn(self.input_layernorm(x), cos, sin, mask, past, static)
+    def forward(self, x, rope, mask, past, static: bool = False):
+        a, present = self.self_attn(self.input_layernorm(x), rope, mask, past, static)
         x = x + a
         x = x + self.mlp(self.post_attention_layernorm(x))
         return x, present
@@ -190,9 +219,17 @@ class LlamaLM(nn.Module):
         [b, KV, p+s, d], or with `static` only the new positions [b, KV, s, d] (see Attention).
         """
         x = self.embed_tokens(input_ids)                                          # [b, s, h]
-        freqs = position_ids[:, :, None].float() * self.inv_freq[None, None, :]   # [b, s, d/2]
-        emb = torch.cat([freqs, freqs], dim=-1)[:, None]                          # [b, 1, s, d]
-        cos, sin = emb.cos(), emb.sin()
+        if self.layers[0].self_attn.fixed_batch:
+            # Exported (batch 1): cos/sin rows for this call's positions only, computed once for
+            # all layers; row i is position_ids[0, i]. A table for every position would add
+            # max_position x head_dim floats to each graph.
+            freqs = position_ids[0][:, None].float() * self.inv_freq[None, :]     # [s, d/2]
+            rows = torch.arange(input_ids.shape[1], device=x.device)[None]        # [1, s]
+            rope = (rows, freqs.cos(), freqs.sin())
+        else:
+            freqs = position_ids[:, :, None].float() * self.inv_freq[None, None, :]   # [b, s, d/2]
+            emb = torch.cat([freqs, freqs], dim=-1)[:, None]                          # [b, 1, s, d]
+            rope = (emb.cos(), emb.sin())
         s = input_ids.shape[1]
         total = attention_mask.shape[1]
         # query i sits at absolute slot total - s + i and may see keys at slots <= its own
@@ -203,7 +240,7 @@ class LlamaLM(nn.Module):
         mask = mask.repeat(1, 1, self.cfg.num_heads // self.cfg.num_kv_heads, 1)  # rows (g, s), as in Attention
         presents = []
         for i, layer in enumerate(self.layers):
-            x, present = layer(x, cos, sin, mask, past[i] if past is not None else None, static)
+            x, present = layer(x, rope, mask, past[i] if past is not None else None, static)
             presents.append(present)
         if last_only:
             x = x[:, -1:, :]
