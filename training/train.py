@@ -282,8 +282,9 @@ def cmd_export(a, p: Preset) -> None:
     write_pair(a.to, full.eval(), decoder.eval(), os.path.join(a.out, "tokenizer"), a.name,
                "Trained from scratch by training/train.py on permissively licensed local code (see README.md)",
                fim_order="spm")
-    quantize_folder(a.to, a.to)
-    print(json.dumps({"exported": a.to}))
+    if a.weights == "int8":
+        quantize_folder(a.to, a.to)
+    print(json.dumps({"exported": a.to, "weights": a.weights}))
 
 
 def main() -> None:
@@ -300,6 +301,7 @@ def main() -> None:
                     help="overfill stage: weight of KL(full || decoder) after the cut, 0 for next-token loss only")
     ap.add_argument("--to", default="models/default", help="export stage: model folder to write")
     ap.add_argument("--name", default="overfill-code-small")
+    ap.add_argument("--weights", choices=["int8", "fp32"], default="int8", help="export stage: weight format")
     ap.add_argument("--decoder", default="decoder", help="export stage: decoder weights to pair (decoder | baseline)")
     a = ap.parse_args()
     torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)) if device().type == "cpu" else torch.get_num_threads())
