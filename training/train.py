@@ -144,7 +144,7 @@ def special_ids(out: str) -> dict:
     return {t: tok.vocab[t] for t in bpe.SPECIAL_TOKENS}
 
 
-def timed_training(model, params, loss_fn, a, p: Preset, label: str) -> dict:
+def timed_training(model, params, loss_fn, a, p: Preset, label: str, eval_fn=None) -> dict:
     """Trains for a.minutes of wall time (the step count is estimated after 20 steps)."""
     sp = special_ids(a.out)
     train, val = np.load(os.path.join(a.out, "train.npy")), np.load(os.path.join(a.out, "val.npy"))
@@ -173,7 +173,7 @@ def timed_training(model, params, loss_fn, a, p: Preset, label: str) -> dict:
         if time.time() - saved_at > CHECKPOINT_SECONDS:  # a session may end mid-run: keep what was learned
             torch.save(model.state_dict(), os.path.join(a.out, f"{label}.partial.pt"))
             saved_at = time.time()
-    val_loss = evaluate(loss_fn, val, p, sp)
+    val_loss = evaluate(eval_fn or loss_fn, val, p, sp)  # plain cross-entropy, comparable across runs
     tokens = step * p.batch * p.seq_len
     return {"steps": step, "tokens": tokens, "minutes": round((time.time() - t0) / 60, 2), "val_loss": round(val_loss, 4),
             "tokens_per_sec": round(tokens / (time.time() - t0)), "device": str(device()), "log": log}
@@ -233,7 +233,8 @@ def cmd_overfill(a, p: Preset) -> None:
         loss_fn = lambda x, y: forward_loss(decoder, x, y)  # noqa: E731
     else:
         loss_fn = lambda x, y: overfill_loss(full, decoder, x, y, rng, a.distill)  # noqa: E731
-    report = timed_training(decoder, list(decoder.parameters()), loss_fn, a, p, name)
+    eval_fn = None if a.baseline else (lambda x, y: overfill_loss(full, decoder, x, y, random.Random(int(x[0, 0]))))
+    report = timed_training(decoder, list(decoder.parameters()), loss_fn, a, p, name, eval_fn)
     torch.save(decoder.state_dict(), os.path.join(a.out, f"{name}.pt"))
     with open(os.path.join(a.out, f"{name}.json"), "w") as f:
         json.dump({"config": decoder.cfg.as_dict(), "params": decoder.num_params(), **report}, f, indent=1)

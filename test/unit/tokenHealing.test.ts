@@ -16,18 +16,18 @@ describe('healingPicker', () => {
   };
   const pick = healingPicker(texts, 'ret');
 
-  it('chooses the likeliest token that agrees with the healed text', () => {
-    assert.equal(pick(logits([5, 6, 3, 1]), []), 3); // 'x' and 'urn' do not start "ret": 'return'
-    assert.equal(pick(logits([5, 1, 2]), []), 1); // 'r' is a start of "ret"
+  it('chooses the likeliest token that starts with the healed text', () => {
+    assert.equal(pick(logits([5, 6, 1, 2, 3]), []), 3); // 'x', 'urn', 'r', 're' do not start "ret": 'return'
+    assert.equal(pick(logits([5, 4, 3]), []), 4); // the backed-up token itself
   });
 
-  it('goes on with the rest after a partial token, then is plain greedy', () => {
-    assert.equal(pick(logits([5, 6, 7]), [2]), 7); // after 're' only 't...' agrees
-    assert.equal(pick(logits([5, 6, 7]), [3]), 5); // 'return' covers "ret": greedy again
+  it('is plain greedy after the first token, control tokens included', () => {
+    assert.equal(pick(logits([5, 6, 7]), [3]), 5);
+    assert.equal(pick(logits([0, 5]), [3]), 0); // a stop token can end the suggestion
   });
 
   it('control tokens never heal, and a partial character is not healed', () => {
-    assert.equal(pick(logits([0, 4]), []), 4);
+    assert.equal(pick(logits([0, 4]), []), 4); // id 0 has no text
     assert.equal(healableText('\uFFFD'), '');
     assert.equal(healableText(' ret'), ' ret');
   });

@@ -48,7 +48,9 @@ export class TextTokenizer {
       endOfText: id(t.endOfText),
       stop: new Set(t.stop.map(id)),
     };
-    return new TextTokenizer(tokenizer, special);
+    const loaded = new TextTokenizer(tokenizer, special);
+    loaded.tokenTexts();
+    return loaded;
   }
 
   encode(text: string): number[] {
@@ -61,10 +63,11 @@ export class TextTokenizer {
     return this.tokenTexts()[id] ?? '';
   }
 
-  /** Every token's text, built once on first use (token healing scans it). */
+  /** Every token's text, built once (on load: token healing scans it on every request). */
   tokenTexts(): readonly string[] {
     if (!this.texts) {
-      const n = Math.max(...this.tokenizer.get_vocab(true).values()) + 1;
+      let n = 0;
+      for (const id of this.tokenizer.get_vocab(true).values()) n = Math.max(n, id + 1); // no spread: vocabularies reach 150k+
       this.texts = Array.from({ length: n }, (_, id) => this.decode([id]));
     }
     return this.texts;
