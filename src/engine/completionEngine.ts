@@ -92,7 +92,7 @@ export class CompletionEngine {
     const mode: GenerationMode = req.mode ?? 'overfill';
     const { ids: promptIds, healed } = this.buildPrompt(req);
     const ctx = cursorContext(req.prefix, req.suffix, req.maxLines ?? DEFAULT_MAX_LINES);
-    // The text after the cursor; undefined while the healed token is still being re-written.
+    // The text after the cursor; undefined before the first token, or if it did not re-write the healed text.
     const suggestion = (ids: readonly number[]): string | undefined => stripHealed(tokenizer.decode(ids), healed);
     const result = await this.run(promptIds, {
       mode,
