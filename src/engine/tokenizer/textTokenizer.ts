@@ -14,12 +14,17 @@ export interface SpecialIds {
 }
 
 export class TextTokenizer {
-  private texts: string[] | undefined;
+  /** Every token's text, built on load: token healing scans it on every request. */
+  private readonly texts: readonly string[];
 
   private constructor(
     private readonly tokenizer: Tokenizer,
     readonly special: SpecialIds,
-  ) {}
+  ) {
+    let n = 0;
+    for (const id of tokenizer.get_vocab(true).values()) n = Math.max(n, id + 1); // no spread: vocabularies reach 150k+
+    this.texts = Array.from({ length: n }, (_, id) => this.decode([id]));
+  }
 
   static async load(manifest: ModelManifest): Promise<TextTokenizer> {
     const file = path.join(manifest.folder, manifest.tokenizer.file);
@@ -48,9 +53,7 @@ export class TextTokenizer {
       endOfText: id(t.endOfText),
       stop: new Set(t.stop.map(id)),
     };
-    const loaded = new TextTokenizer(tokenizer, special);
-    loaded.tokenTexts();
-    return loaded;
+    return new TextTokenizer(tokenizer, special);
   }
 
   encode(text: string): number[] {
@@ -60,16 +63,10 @@ export class TextTokenizer {
 
   /** Text of one token; '' for control tokens. */
   tokenText(id: number): string {
-    return this.tokenTexts()[id] ?? '';
+    return this.texts[id] ?? '';
   }
 
-  /** Every token's text, built once (on load: token healing scans it on every request). */
   tokenTexts(): readonly string[] {
-    if (!this.texts) {
-      let n = 0;
-      for (const id of this.tokenizer.get_vocab(true).values()) n = Math.max(n, id + 1); // no spread: vocabularies reach 150k+
-      this.texts = Array.from({ length: n }, (_, id) => this.decode([id]));
-    }
     return this.texts;
   }
 
