@@ -212,8 +212,10 @@ class LlamaLM(nn.Module):
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
                 position_ids: torch.Tensor, past: Optional[KV] = None,
-                last_only: bool = True, static: bool = False):
+                last_only: bool = True, static: bool = False, attn_bias: Optional[torch.Tensor] = None):
         """input_ids/position_ids [b, s]; attention_mask [b, p+s] (1 = attend); past: per layer (k, v).
+        attn_bias: an additive [s, p+s] mask used instead of the causal one (OverFill training
+        cuts a sequence at many points at once, see training/train.py block_cut_bias).
 
         Returns logits ([b, 1, V] when last_only, else [b, s, V]) and the per-layer present KV:
         [b, KV, p+s, d], or with `static` only the new positions [b, KV, s, d] (see Attention).
@@ -231,12 +233,10 @@ class LlamaLM(nn.Module):
             emb = torch.cat([freqs, freqs], dim=-1)[:, None]                          # [b, 1, s, d]
             rope = (emb.cos(), emb.sin())
         s = input_ids.shape[1]
-        total = attention_mask.shape[1]
-        # query i sits at absolute slot total - s + i and may see keys at slots <= its own
-        q_slot = torch.arange(s, device=x.device)[:, None] + (total - s)
-        k_slot = torch.arange(total, device=x.device)[None, :]
-        allowed = (k_slot <= q_slot)[None, None] & (attention_mask[:, None, None, :] > 0)
-        mask = torch.zeros(allowed.shape, dtype=x.dtype, device=x.device).masked_fill(~allowed, -1e9)
+        if attn_bias is not None:
+            mask = attn_bias.to(x.dtype)[None, None]
+        else:
+            mask = self.causal_bias(attention_mask, s, x)
         mask = mask.repeat(1, 1, self.cfg.num_heads // self.cfg.num_kv_heads, 1)  # rows (g, s), as in Attention
         presents = []
         for i, layer in enumerate(self.layers):
@@ -245,6 +245,16 @@ class LlamaLM(nn.Module):
         if last_only:
             x = x[:, -1:, :]
         return self.lm_head(self.norm(x)), presents
+
+    @staticmethod
+    def causal_bias(attention_mask: torch.Tensor, s: int, x: torch.Tensor) -> torch.Tensor:
+        """[b, 1, s, p+s] additive mask: causal over the slots, padding (0 in attention_mask) hidden."""
+        total = attention_mask.shape[1]
+        # query i sits at absolute slot total - s + i and may see keys at slots <= its own
+        q_slot = torch.arange(s, device=x.device)[:, None] + (total - s)
+        k_slot = torch.arange(total, device=x.device)[None, :]
+        allowed = (k_slot <= q_slot)[None, None] & (attention_mask[:, None, None, :] > 0)
+        return torch.zeros(allowed.shape, dtype=x.dtype, device=x.device).masked_fill(~allowed, -1e9)
 
     def export_mode(self, on: bool = True) -> "LlamaLM":
         """Batch-1 graphs with constant reshape targets (the engine always runs batch 1)."""

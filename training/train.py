@@ -191,27 +191,56 @@ def cmd_full(a, p: Preset) -> None:
         json.dump({"config": p.full.as_dict(), "params": model.num_params(), "init": a.init or None, **report}, f, indent=1)
 
 
-def overfill_loss(full: LlamaLM, decoder: LlamaLM, x: torch.Tensor, y: torch.Tensor, rng: random.Random,
-                  distill: float = 0.0) -> torch.Tensor:
-    """Full model prefills x[:, :c] (no grad); the decoder predicts y[:, c:] from x[:, c:] on that KV.
-
-    With distill > 0 the loss mixes in KL(full || decoder) on the positions after the cut: the
-    full model's whole distribution is a denser signal than the one observed token, and it is
-    what the decoder should reproduce (OverFill's quality target is the full model's output).
-    """
+def overfill_loss(full: LlamaLM, decoder: LlamaLM, x: torch.Tensor, y: torch.Tensor, rng: random.Random) -> torch.Tensor:
+    """Loss after one random cut: the full model prefills x[:, :c] (no grad), the decoder predicts
+    y[:, c:] from x[:, c:] on that KV. Validation and evalcut use it (comparable across runs)."""
     b, s = x.shape
     c = rng.randrange(16, s - 16)
     ones = torch.ones(b, s, dtype=torch.long, device=x.device)
     with torch.no_grad():
-        if distill > 0:  # one full pass gives the teacher logits after the cut and the KV before it
-            teacher, past = full(x, ones, torch.arange(s, device=x.device)[None].expand(b, s), None, last_only=False)
-            teacher = teacher[:, c:]
-            past = [(k[:, :, :c], v[:, :, :c]) for k, v in past]
-        else:
-            _, past = full(x[:, :c], ones[:, :c], torch.arange(c, device=x.device)[None].expand(b, c), None, last_only=False)
+        _, past = full(x[:, :c], ones[:, :c], torch.arange(c, device=x.device)[None].expand(b, c), None, last_only=False)
     logits, _ = decoder(x[:, c:], ones, torch.arange(c, s, device=x.device)[None].expand(b, s - c), past, last_only=False)
+    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y[:, c:].reshape(-1))
+
+
+def block_cut_bias(s: int, block: int, phase: int, device) -> tuple:
+    """Cuts a window at every block boundary at once. Keys are [full model's KV (s) | decoder's KV (s)];
+    query i in the block that starts at b sees the full model's KV for positions < b (the prompt
+    the full model prefilled) and the decoder's own KV for b..i (the tokens it generated since).
+    Every position is then trained as a token at most `block` steps after a handoff, as in the
+    product (suggestions are short), instead of only the tail after one cut.
+    Returns the additive [s, 2s] bias and a [s] bool of positions that have a prompt (b > 0)."""
+    i = torch.arange(s, device=device)
+    start = torch.clamp((i + phase) // block * block - phase, min=0)  # first position of i's block
+    j = i[None, :]
+    from_full = j < start[:, None]
+    from_self = (j >= start[:, None]) & (j <= i[:, None])
+    allowed = torch.cat([from_full, from_self], dim=1)
+    return torch.zeros(s, 2 * s, device=device).masked_fill(~allowed, -1e9), start > 0
+
+
+def overfill_block_loss(full: LlamaLM, decoder: LlamaLM, x: torch.Tensor, y: torch.Tensor, rng: random.Random,
+                        distill: float = 0.0, kv_from_full: bool = True) -> torch.Tensor:
+    """The OverFill decoder's training loss with a cut at every block boundary (block_cut_bias):
+    one full pass (no grad) gives the KV and the teacher logits, one decoder pass is trained.
+    Block length and phase are drawn per batch, so handoffs fall everywhere.
+    kv_from_full=False is the pruned baseline: the same positions and the same loss, but the model
+    reads its own KV everywhere (plain causal attention), so only the KV source differs."""
+    b, s = x.shape
+    ones = torch.ones(b, s, dtype=torch.long, device=x.device)
+    pos = torch.arange(s, device=x.device)[None].expand(b, s)
+    block = rng.randrange(8, min(64, s // 2) + 1)  # suggestions run up to ~48 tokens
+    bias, has_prompt = block_cut_bias(s, block, rng.randrange(block), x.device)
+    with torch.no_grad():
+        teacher, past = full(x, ones, pos, None, last_only=False)
+    if kv_from_full:
+        logits, _ = decoder(x, torch.ones(b, 2 * s, dtype=torch.long, device=x.device), pos, past, last_only=False,
+                            attn_bias=bias)
+    else:
+        logits, _ = decoder(x, ones, pos, None, last_only=False)
+    logits, teacher, target = logits[:, has_prompt], teacher[:, has_prompt], y[:, has_prompt]
     logits = logits.reshape(-1, logits.shape[-1])
-    ce = F.cross_entropy(logits, y[:, c:].reshape(-1))
+    ce = F.cross_entropy(logits, target.reshape(-1))
     if distill <= 0:
         return ce
     kl = F.kl_div(F.log_softmax(logits, -1), F.log_softmax(teacher.reshape(-1, teacher.shape[-1]), -1),
@@ -229,11 +258,13 @@ def cmd_overfill(a, p: Preset) -> None:
     decoder = prune_width(full, activation_importance(full, calib[:8].to(device())), p.decoder_hidden, p.decoder_intermediate).to(device())
     rng = random.Random(0)
     name = "decoder" if not a.baseline else "baseline"
-    if a.baseline:  # the same pruned model fine-tuned alone: the paper's "pruned" baseline
-        loss_fn = lambda x, y: forward_loss(decoder, x, y)  # noqa: E731
+    # The baseline is the same pruned model trained alone (the paper's "pruned" model) with the
+    # same loss on the same positions and steps; only where its KV comes from differs.
+    loss_fn = lambda x, y: overfill_block_loss(full, decoder, x, y, rng, a.distill, kv_from_full=not a.baseline)  # noqa: E731
+    if a.baseline:  # validation is plain cross-entropy, as before
+        eval_fn = lambda x, y: forward_loss(decoder, x, y)  # noqa: E731
     else:
-        loss_fn = lambda x, y: overfill_loss(full, decoder, x, y, rng, a.distill)  # noqa: E731
-    eval_fn = None if a.baseline else (lambda x, y: overfill_loss(full, decoder, x, y, random.Random(int(x[0, 0]))))
+        eval_fn = lambda x, y: overfill_loss(full, decoder, x, y, random.Random(int(x[0, 0])))  # noqa: E731
     report = timed_training(decoder, list(decoder.parameters()), loss_fn, a, p, name, eval_fn)
     torch.save(decoder.state_dict(), os.path.join(a.out, f"{name}.pt"))
     with open(os.path.join(a.out, f"{name}.json"), "w") as f:
@@ -296,16 +327,18 @@ def main() -> None:
     ap.add_argument("--out", default=os.path.expanduser("~/.cache/overfill/run"))
     ap.add_argument("--minutes", type=float, default=30.0, help="wall-time budget of a training stage")
     ap.add_argument("--steps", type=int, default=0, help="fixed step count instead of --minutes (equal token budgets)")
+    ap.add_argument("--threads", type=int, default=0, help="CPU threads (default: up to 2)")
     ap.add_argument("--init", default="", help="full stage: start from these weights (.pt) instead of random")
     ap.add_argument("--baseline", action="store_true", help="overfill stage: train the pruned model alone instead")
     ap.add_argument("--distill", type=float, default=0.5,
-                    help="overfill stage: weight of KL(full || decoder) after the cut, 0 for next-token loss only")
+                    help="overfill stage: weight of KL(full || trained model), 0 for next-token loss only")
     ap.add_argument("--to", default="models/default", help="export stage: model folder to write")
     ap.add_argument("--name", default="overfill-code-small")
     ap.add_argument("--weights", choices=["int8", "fp32"], default="int8", help="export stage: weight format")
     ap.add_argument("--decoder", default="decoder", help="export stage: decoder weights to pair (decoder | baseline)")
     a = ap.parse_args()
-    torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)) if device().type == "cpu" else torch.get_num_threads())
+    if device().type == "cpu":  # two stages can share the 2 cores with --threads 1 each
+        torch.set_num_threads(a.threads or max(1, min(2, os.cpu_count() or 1)))
     random.seed(0)
     os.makedirs(a.out, exist_ok=True)
     p = PRESETS[a.preset]

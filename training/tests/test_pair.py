@@ -98,3 +98,36 @@ def test_greedy_modes_differ_only_in_roles():
     a, _ = greedy(full, dec, prompt, 5, "full")
     b, _ = greedy(full, full, prompt, 5, "overfill")  # overfill with the full model as decoder == full
     assert a == b
+
+
+def test_block_cuts_match_one_real_handoff_per_block():
+    """Training cuts a window at every block boundary at once; each block must compute exactly
+    what the product does: the full model prefills up to the block, the decoder continues."""
+    import random
+    import torch.nn.functional as F
+    from training.train import block_cut_bias, overfill_block_loss
+    full, dec = tiny_pair()
+    s, block, phase = 24, 7, 3
+    x = torch.randint(6, CFG.vocab_size, (1, s), generator=torch.Generator().manual_seed(1))
+    pos = torch.arange(s)[None]
+    bias, has_prompt = block_cut_bias(s, block, phase, x.device)
+    with torch.no_grad():
+        _, kv_full = full(x, torch.ones(1, s, dtype=torch.long), pos, None, last_only=False)
+        many, _ = dec(x, torch.ones(1, 2 * s, dtype=torch.long), pos, kv_full, last_only=False, attn_bias=bias)
+        assert not has_prompt[:block - phase].any() and has_prompt[block - phase:].all()
+        for start in range(block - phase, s, block):  # a real handoff at each block start
+            end = min(s, start + block)
+            _, past = full(x[:, :start], torch.ones(1, start, dtype=torch.long), pos[:, :start], None, last_only=False)
+            one, _ = dec(x[:, start:end], torch.ones(1, end, dtype=torch.long), pos[:, start:end], past, last_only=False)
+            assert torch.allclose(many[:, start:end], one, atol=1e-5)
+        # with the full model as its own decoder every cut is invisible: plain causal loss on the
+        # positions that have a prompt (the same draws of block and phase as the loss function)
+        x = torch.randint(6, CFG.vocab_size, (2, 80), generator=torch.Generator().manual_seed(2))
+        y = torch.roll(x, -1, 1)
+        logits, _ = full(x, torch.ones(2, 80, dtype=torch.long), torch.arange(80)[None].expand(2, 80), None, last_only=False)
+        rng = random.Random(0)
+        blk = rng.randrange(8, 41)
+        _, hp = block_cut_bias(80, blk, rng.randrange(blk), x.device)
+        ref = F.cross_entropy(logits[:, hp].reshape(-1, CFG.vocab_size), y[:, hp].reshape(-1))
+        mixed = overfill_block_loss(full, full, x, y, random.Random(0), kv_from_full=True)
+        assert 0 < hp.sum() < 80 and torch.allclose(mixed, ref, atol=1e-5)
