@@ -7,6 +7,7 @@ import { CompletionEngine } from '../../src/engine/completionEngine';
 import { OverfillError } from '../../src/engine/errors';
 import { generate, GENERATION_MODES } from '../../src/engine/generate/generate';
 import { StaticKvCache, type KvCache } from '../../src/engine/runtime/kvCache';
+import type { CausalLm } from '../../src/engine/runtime/onnxCausalLm';
 import { loadModelPair, type ModelPair } from '../../src/engine/runtime/loadModelPair';
 import { PAIR_A, PAIR_A_HF, PAIR_A_INT8, readReference } from './fixtures';
 
@@ -73,6 +74,27 @@ describe('prompt cache and aborts', () => {
     assert.deepEqual(next.ids, ref.modes.overfill.ids);
   });
 
+  it('prefill chunks run on a cache sized to what it holds; decode steps never regrow it', async () => {
+    // Attention reads every slot of a static cache, free or not: spare capacity is wasted work.
+    const ref = readReference(PAIR_A);
+    const seen: { role: string; slots: number; held: number }[] = [];
+    const watch = (role: string, lm: CausalLm): CausalLm => ({
+      layout: lm.layout,
+      cacheLayout: lm.cacheLayout,
+      newCache: () => lm.newCache(),
+      forward: (t: readonly number[], c: KvCache) => (seen.push({ role, slots: c.pastTensors()[0].dims[2], held: c.length }), lm.forward(t, c)),
+    });
+    const prompt = Array.from({ length: 150 }, (_, i) => ref.promptIds[i % ref.promptIds.length]);
+    const r = await generate({ full: watch('full', pair.full), decoder: watch('decoder', pair.decoder) }, prompt, { mode: 'overfill', maxNewTokens: 8, stopIds: new Set(), prefillChunk: 40 });
+    assert.equal(r.ids.length, 8);
+    const prefills = seen.filter((s) => s.role === 'full');
+    assert.deepEqual(prefills.map((s) => s.held), [0, 40, 80, 120]);
+    for (const s of prefills) assert.ok(s.slots - s.held < 64, `a chunk after ${s.held} positions attended to ${s.slots} slots`);
+    const steps = seen.filter((s) => s.role === 'decoder');
+    assert.equal(steps.length, 7);
+    assert.ok(steps.every((s) => s.slots === steps[0].slots && s.slots >= prompt.length + 8));
+  });
+
   it('generated tokens never enter the cache: the next request sees prompt positions only', async () => {
     const ref = readReference(PAIR_A);
     const cache = new PromptCache(2, 1 << 30);
@@ -120,7 +142,7 @@ describe('PromptCache bookkeeping', () => {
   });
 
   it('a growing buffer keeps its content and masks its free slots', () => {
-    const c = filled(300); // past the initial capacity of 256
+    const c = filled(300); // grows step by step from empty
     const keys = c.pastTensors()[0];
     const capacity = keys.dims[2];
     assert.ok(capacity >= 300);

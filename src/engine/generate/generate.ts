@@ -83,13 +83,16 @@ export async function generate(models: ModelRoles, promptIds: readonly number[],
   let stopReason: StopReason = 'max-tokens';
   let t1 = t0;
   try {
-    cache.reserve(promptIds.length + opts.maxNewTokens);
-    // The prompt's KV always comes from the prefill model.
+    // The prompt's KV always comes from the prefill model. Each chunk attends to every slot of
+    // the cache, free or not, so it runs on a cache sized to what it holds (a reused cache from
+    // a longer prompt is shrunk; appending a chunk grows it by that chunk only).
     let logits: Float32Array = new Float32Array(0);
     for (let at = reused; at < promptIds.length; at += chunk) {
       throwIfAborted();
+      cache.reserve(at);
       logits = await prefill.forward(promptIds.slice(at, at + chunk), cache);
     }
+    cache.reserve(promptIds.length + opts.maxNewTokens); // decode steps never grow (copy) the cache
     t1 = performance.now();
     // The step model's KV for generated tokens is temporary: dropped below, never cached.
     const restore = cache.checkpoint();

@@ -1,7 +1,9 @@
 // KV caches as the graphs want them (manifest kv.cacheLayout); past is [1, kvHeads, n, headDim]:
 //   static: a preallocated buffer per layer, passed whole on every step (no copy: ORT wraps
 //           inputs), its free slots masked out by attention_mask. A step returns only its new
-//           positions, written into the buffer here. Capacity doubles when full.
+//           positions, written into the buffer here. Attention reads every slot, masked or not,
+//           so capacity stays tight: a prefill chunk grows it to just what it holds (free slots
+//           in every chunk of a 1k prompt made prefill ~2x slower), decode reserves its budget.
 //   hf:     past/present as HF/optimum export them; every step returns the whole cache, which
 //           onnxruntime-node copies: supported for standard exports, slower at long contexts.
 import * as ort from 'onnxruntime-node';
@@ -32,8 +34,14 @@ export function createKvCache(layout: KvLayout, kind: CacheLayout): KvCache {
   return kind === 'static' ? new StaticKvCache(layout) : new HfKvCache(layout);
 }
 
-const INITIAL_CAPACITY = 256;
+/** Capacity moves in steps of this many positions: growing copies the cache, so not every token. */
 const CAPACITY_STEP = 64;
+/** reserve() shrinks a buffer larger than twice what is needed plus this. */
+const SHRINK_SLACK = 256;
+
+function roundUp(positions: number): number {
+  return Math.ceil(positions / CAPACITY_STEP) * CAPACITY_STEP;
+}
 
 export class StaticKvCache implements KvCache {
   length = 0;
@@ -44,7 +52,7 @@ export class StaticKvCache implements KvCache {
   private mask = new BigInt64Array(0);
 
   constructor(private readonly layout: KvLayout) {
-    this.grow(INITIAL_CAPACITY);
+    this.grow(0);
   }
 
   get bytes(): number {
@@ -62,7 +70,8 @@ export class StaticKvCache implements KvCache {
 
   absorb(presents: readonly ort.Tensor[], n: number): void {
     const { numKvHeads: h, headDim: d } = this.layout;
-    if (this.length + n > this.capacity) this.grow(Math.max(this.capacity * 2, this.length + n));
+    // Step-rounded, not doubled: the next chunk attends to at most CAPACITY_STEP free slots.
+    if (this.length + n > this.capacity) this.grow(roundUp(this.length + n));
     presents.forEach((t, i) => {
       const data = t.data as Float32Array;
       if (data.length !== h * n * d) throw new Error(`present tensor ${i} holds ${data.length} values, expected ${h}×${n}×${d}`);
@@ -75,9 +84,9 @@ export class StaticKvCache implements KvCache {
   }
 
   reserve(positions: number): void {
-    const target = Math.ceil(Math.max(positions, this.length) / CAPACITY_STEP) * CAPACITY_STEP;
+    const target = roundUp(Math.max(positions, this.length));
     // Too small, or so large that attention would mostly read masked-out slots.
-    if (this.capacity < target || this.capacity > 2 * target + INITIAL_CAPACITY) this.grow(target);
+    if (this.capacity < target || this.capacity > 2 * target + SHRINK_SLACK) this.grow(target);
   }
 
   /** Reallocates every buffer and copies the valid positions (appends double it: amortized). */
