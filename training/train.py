@@ -166,7 +166,7 @@ def timed_training(model, params, loss_fn, a, p: Preset, label: str, eval_fn=Non
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()
         step += 1
-        if step % 100 == 0 or step == total:
+        if step % 25 == 0 or step == total:
             entry = {"step": step, "of": total, "loss": round(float(loss), 4), "minutes": round((time.time() - t0) / 60, 2)}
             log.append(entry)
             print(label, json.dumps(entry), flush=True)
@@ -327,7 +327,8 @@ def main() -> None:
     ap.add_argument("--out", default=os.path.expanduser("~/.cache/overfill/run"))
     ap.add_argument("--minutes", type=float, default=30.0, help="wall-time budget of a training stage")
     ap.add_argument("--steps", type=int, default=0, help="fixed step count instead of --minutes (equal token budgets)")
-    ap.add_argument("--threads", type=int, default=0, help="CPU threads (default: up to 2)")
+    ap.add_argument("--threads", type=int, default=0,
+                    help="CPU threads (default: up to 2); with Debian's OpenBLAS also set OPENBLAS_NUM_THREADS, or it starts its own")
     ap.add_argument("--init", default="", help="full stage: start from these weights (.pt) instead of random")
     ap.add_argument("--baseline", action="store_true", help="overfill stage: train the pruned model alone instead")
     ap.add_argument("--distill", type=float, default=0.5,
