@@ -1,7 +1,9 @@
 // Completion quality through the product's own engine (prompt building, generation, line
-// rules): exact match, edit similarity and first-line exact match, overall and per language.
+// rules): exact match, edit similarity and first-line exact match, overall, per language and per
+// kind of case (line completion or infilling).
 //   npm run eval -- --cases bench/cases/heldout.jsonl --mode overfill|full|decoder [--model DIR] [--json] [--no-healing]
-// A case is {"id","language","prefix","suffix","middle"}; the file is prefix + middle + suffix.
+// A case is {"id","language","prefix","suffix","middle"} (and optionally "kind"); the file is
+// prefix + middle + suffix.
 // As in line-completion harnesses, a suggestion may have as many lines as the middle.
 import * as fs from 'fs';
 import * as path from 'path';
@@ -16,6 +18,7 @@ interface Case {
   prefix: string;
   suffix: string;
   middle: string;
+  kind?: string;
 }
 
 interface Tally {
@@ -57,11 +60,14 @@ function summary(t: Tally) {
   return {
     cases: t.n,
     exactMatch: +(t.exact / Math.max(1, t.n)).toFixed(4),
+    exactMatches: t.exact, // the count: at a few matches, ratios of rates are mostly noise
     editSimilarity: +(t.editSim / Math.max(1, t.n)).toFixed(4),
     multilineCases: t.multiline,
     firstLineExactMatch: t.multiline ? +(t.firstLineExact / t.multiline).toFixed(4) : null,
   };
 }
+
+const summaries = (tallies: Record<string, Tally>) => Object.fromEntries(Object.entries(tallies).map(([k, v]) => [k, summary(v)]));
 
 export async function evaluate(model: string, casesFile: string, mode: GenerationMode, tokenHealing = true) {
   const cases = fs.readFileSync(casesFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Case);
@@ -69,17 +75,19 @@ export async function evaluate(model: string, casesFile: string, mode: Generatio
   const empty = (): Tally => ({ n: 0, exact: 0, editSim: 0, multiline: 0, firstLineExact: 0 });
   const all = empty();
   const byLanguage: Record<string, Tally> = {};
+  const byKind: Record<string, Tally> = {};
   try {
     for (const c of cases) {
       const lines = c.middle.replace(/\s+$/, '').split('\n').length;
       const r = await engine.complete({ prefix: c.prefix, suffix: c.suffix, languageId: c.language, maxNewTokens: 48, contextTokens: 1024, maxLines: lines, mode, tokenHealing });
       add(all, c.middle, r.text);
       add((byLanguage[c.language] ??= empty()), c.middle, r.text);
+      if (c.kind) add((byKind[c.kind] ??= empty()), c.middle, r.text);
     }
   } finally {
     await engine.dispose();
   }
-  return { model: engine.info.name, mode, tokenHealing, casesFile: path.relative(ROOT, path.resolve(casesFile)), ...summary(all), byLanguage: Object.fromEntries(Object.entries(byLanguage).map(([k, v]) => [k, summary(v)])) };
+  return { model: engine.info.name, mode, tokenHealing, casesFile: path.relative(ROOT, path.resolve(casesFile)), ...summary(all), byLanguage: summaries(byLanguage), byKind: summaries(byKind) };
 }
 
 async function main(): Promise<void> {
@@ -95,8 +103,10 @@ async function main(): Promise<void> {
     console.log(JSON.stringify(result));
     return;
   }
-  console.log(`${result.model}, ${mode}: ${result.cases} cases, exact match ${result.exactMatch}, edit similarity ${result.editSimilarity}` + (result.multilineCases ? `, first-line exact match ${result.firstLineExactMatch} (${result.multilineCases} multi-line)` : ''));
-  for (const [lang, s] of Object.entries(result.byLanguage)) console.log(`  ${lang.padEnd(12)} ${s.cases} cases, exact ${s.exactMatch}, edit similarity ${s.editSimilarity}`);
+  console.log(`${result.model}, ${mode}: ${result.cases} cases, exact match ${result.exactMatch} (${result.exactMatches}), edit similarity ${result.editSimilarity}` + (result.multilineCases ? `, first-line exact match ${result.firstLineExactMatch} (${result.multilineCases} multi-line)` : ''));
+  for (const [group, s] of [...Object.entries(result.byLanguage), ...Object.entries(result.byKind)]) {
+    console.log(`  ${group.padEnd(12)} ${s.cases} cases, exact ${s.exactMatch} (${s.exactMatches}), edit similarity ${s.editSimilarity}`);
+  }
 }
 
 if (require.main === module) {
