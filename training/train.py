@@ -191,16 +191,19 @@ def cmd_full(a, p: Preset) -> None:
         json.dump({"config": p.full.as_dict(), "params": model.num_params(), "init": a.init or None, **report}, f, indent=1)
 
 
-def overfill_loss(full: LlamaLM, decoder: LlamaLM, x: torch.Tensor, y: torch.Tensor, rng: random.Random) -> torch.Tensor:
+def overfill_loss(full: LlamaLM, decoder: LlamaLM, x: torch.Tensor, y: torch.Tensor, rng: random.Random,
+                  horizon: int = 0) -> torch.Tensor:
     """Loss after one random cut: the full model prefills x[:, :c] (no grad), the decoder predicts
-    y[:, c:] from x[:, c:] on that KV. Validation and evalcut use it (comparable across runs)."""
+    y[:, c:] from x[:, c:] on that KV. Validation and evalcut use it (comparable across runs).
+    horizon > 0 scores only the first `horizon` tokens after the cut (a suggestion's length)."""
     b, s = x.shape
     c = rng.randrange(16, s - 16)
     ones = torch.ones(b, s, dtype=torch.long, device=x.device)
     with torch.no_grad():
         _, past = full(x[:, :c], ones[:, :c], torch.arange(c, device=x.device)[None].expand(b, c), None, last_only=False)
     logits, _ = decoder(x[:, c:], ones, torch.arange(c, s, device=x.device)[None].expand(b, s - c), past, last_only=False)
-    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y[:, c:].reshape(-1))
+    end = s if horizon <= 0 else min(s, c + horizon)
+    return F.cross_entropy(logits[:, : end - c].reshape(-1, logits.shape[-1]), y[:, c:end].reshape(-1))
 
 
 def block_cut_bias(s: int, block: int, phase: int, device) -> tuple:
@@ -287,15 +290,18 @@ def cmd_evalcut(a, p: Preset) -> None:
             models[name] = m.eval()
     sp = special_ids(a.out)
     it = batches(np.load(os.path.join(a.out, "val.npy")), p, sp, seed=321)
-    totals = {k: 0.0 for k in ("full", "overfill", "baseline") if k != "baseline" or "baseline" in models}
+    # All tokens after the cut (up to ~240), and only the first 48: a suggestion's length, the
+    # regime the decoder is trained for (handoffs every 8-64 tokens).
+    kinds = [k for k in ("full", "overfill", "baseline") if k != "baseline" or "baseline" in models]
+    totals = {f"{k}{tag}": 0.0 for k in kinds for tag in ("", "@48")}
+    pairs = {"full": (full, full), "overfill": (full, models.get("decoder")), "baseline": (models.get("baseline"),) * 2}
     n = 16
     for _ in range(n):
         x, y = (t.to(device()) for t in next(it))
         seed = int(x[0, 0])  # the same cut for all three models
-        totals["full"] += float(overfill_loss(full, full, x, y, random.Random(seed)))
-        totals["overfill"] += float(overfill_loss(full, models["decoder"], x, y, random.Random(seed)))
-        if "baseline" in totals:
-            totals["baseline"] += float(overfill_loss(models["baseline"], models["baseline"], x, y, random.Random(seed)))
+        for k in kinds:
+            for tag, horizon in (("", 0), ("@48", 48)):
+                totals[f"{k}{tag}"] += float(overfill_loss(*pairs[k], x, y, random.Random(seed), horizon))
     result = {k: round(v / n, 4) for k, v in totals.items()}
     with open(os.path.join(a.out, "evalcut.json"), "w") as f:
         json.dump(result, f)
