@@ -89,7 +89,7 @@ export class StaticKvCache implements KvCache {
     if (this.capacity < target || this.capacity > 2 * target + SHRINK_SLACK) this.grow(target);
   }
 
-  /** Reallocates every buffer and copies the valid positions (appends double it: amortized). */
+  /** Reallocates every buffer and copies the valid positions (in CAPACITY_STEP steps: a copy per 64 appended tokens at most). */
   private grow(capacity: number): void {
     const { numKvHeads: h, headDim: d } = this.layout;
     const old = this.buffers;
