@@ -141,6 +141,29 @@ describe('PromptCache bookkeeping', () => {
     assert.equal(byBytes.size, 1);
   });
 
+  it('re-laying the cache out in place (grow, shrink) keeps every head\'s positions', () => {
+    const two = { numLayers: 1, numKvHeads: 2, headDim: 2 };
+    const c = new StaticKvCache(two);
+    c.plan(1100);
+    const bytes = c.bytes;
+    // per step: head 0 holds (i, i), head 1 holds (-i, -i)
+    for (let i = 0; i < 130; i++) c.absorb([{ data: new Float32Array([i, i, -i, -i]) }, { data: new Float32Array([i, i, -i, -i]) }] as never, 1);
+    const check = (): void => {
+      const keys = c.pastTensors()[0];
+      const cap = keys.dims[2];
+      const data = keys.data as Float32Array;
+      for (const i of [0, 64, 129]) assert.deepEqual([data[2 * i], data[(cap + i) * 2]], [i, -i], `position ${i} at capacity ${cap}`);
+    };
+    check();
+    c.reserve(1000); // grow in place
+    assert.equal(c.pastTensors()[0].dims[2], 1024);
+    check();
+    c.reserve(0); // 1024 slots for 130 positions: shrink in place
+    assert.equal(c.pastTensors()[0].dims[2], 192);
+    check();
+    assert.equal(c.bytes, bytes, 'no new allocation within the planned room');
+  });
+
   it('a growing buffer keeps its content and masks its free slots', () => {
     const c = filled(300); // grows step by step from empty
     const keys = c.pastTensors()[0];

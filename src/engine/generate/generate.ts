@@ -87,6 +87,7 @@ export async function generate(models: ModelRoles, promptIds: readonly number[],
     // the cache, free or not, so it runs on a cache sized to what it holds (a reused cache from
     // a longer prompt is shrunk; appending a chunk grows it by that chunk only).
     let logits: Float32Array = new Float32Array(0);
+    cache.plan(promptIds.length + opts.maxNewTokens); // one allocation; chunks re-lay it out in place
     for (let at = reused; at < promptIds.length; at += chunk) {
       throwIfAborted();
       cache.reserve(at);

@@ -22,6 +22,9 @@ export interface KvCache {
   absorb(presents: readonly ort.Tensor[], n: number): void;
   /** Sizes storage for `positions` in all (static layout: attention reads every slot, so not much more). */
   reserve(positions: number): void;
+  /** Allocates room for `positions` without changing what attention reads (static layout:
+   *  growing up to it later re-lays the cache out in place, allocating nothing). */
+  plan(positions: number): void;
   /** Keeps the first `n` positions. */
   truncate(n: number): void;
   /** Returns a function that puts the cache back as it is now (drops what came after). */
@@ -46,17 +49,20 @@ function roundUp(positions: number): number {
 export class StaticKvCache implements KvCache {
   length = 0;
   private capacity = 0;
-  private buffers: Float32Array[] = [];
+  /** Per layer key/value: room for `room` positions per head; the tensors view the first `capacity`. */
+  private storage: Float32Array[] = [];
+  private room = 0;
   private tensors: ort.Tensor[] = [];
   /** [0, length) = 1, [length, capacity) = 0, [capacity, end) = 1 for the new tokens. */
   private mask = new BigInt64Array(0);
 
   constructor(private readonly layout: KvLayout) {
-    this.grow(0);
+    this.storage = Array.from({ length: layout.numLayers * 2 }, () => new Float32Array(0));
+    this.relayout(0, 0);
   }
 
   get bytes(): number {
-    return this.capacity * this.layout.numKvHeads * this.layout.headDim * 4 * this.buffers.length;
+    return this.room * this.layout.numKvHeads * this.layout.headDim * 4 * this.storage.length;
   }
 
   pastTensors(): ort.Tensor[] {
@@ -71,12 +77,12 @@ export class StaticKvCache implements KvCache {
   absorb(presents: readonly ort.Tensor[], n: number): void {
     const { numKvHeads: h, headDim: d } = this.layout;
     // Step-rounded, not doubled: the next chunk attends to at most CAPACITY_STEP free slots.
-    if (this.length + n > this.capacity) this.grow(roundUp(this.length + n));
+    if (this.length + n > this.capacity) this.relayout(roundUp(this.length + n), Math.max(this.room, roundUp(this.length + n)));
     presents.forEach((t, i) => {
       const data = t.data as Float32Array;
       if (data.length !== h * n * d) throw new Error(`present tensor ${i} holds ${data.length} values, expected ${h}×${n}×${d}`);
       for (let head = 0; head < h; head++) {
-        this.buffers[i].set(data.subarray(head * n * d, (head + 1) * n * d), (head * this.capacity + this.length) * d);
+        this.storage[i].set(data.subarray(head * n * d, (head + 1) * n * d), (head * this.capacity + this.length) * d);
       }
     });
     this.mask.fill(1n, this.length, this.length + n);
@@ -86,20 +92,40 @@ export class StaticKvCache implements KvCache {
   reserve(positions: number): void {
     const target = roundUp(Math.max(positions, this.length));
     // Too small, or so large that attention would mostly read masked-out slots.
-    if (this.capacity < target || this.capacity > 2 * target + SHRINK_SLACK) this.grow(target);
+    if (this.capacity < target || this.capacity > 2 * target + SHRINK_SLACK) this.relayout(target, Math.max(this.room, target));
   }
 
-  /** Reallocates every buffer and copies the valid positions (in CAPACITY_STEP steps: a copy per 64 appended tokens at most). */
-  private grow(capacity: number): void {
+  plan(positions: number): void {
+    if (positions > this.room) this.relayout(this.capacity, roundUp(positions));
+  }
+
+  /**
+   * Lays the cache out with `capacity` positions per head. Within the room it moves each head's
+   * valid positions in place (a tight cache changes capacity per prefill chunk; fresh buffers
+   * each time left garbage that slowed later requests); beyond it, it allocates and copies.
+   */
+  private relayout(capacity: number, room: number): void {
     const { numKvHeads: h, headDim: d } = this.layout;
-    const old = this.buffers;
-    this.buffers = Array.from({ length: this.layout.numLayers * 2 }, (_, i) => {
-      const grown = new Float32Array(h * capacity * d);
-      if (old[i]) for (let head = 0; head < h; head++) grown.set(old[i].subarray(head * this.capacity * d, (head * this.capacity + this.length) * d), head * capacity * d);
-      return grown;
-    });
+    const from = this.capacity;
+    const valid = this.length * d;
+    if (room !== this.room) {
+      const old = this.storage;
+      this.storage = Array.from({ length: this.layout.numLayers * 2 }, (_, i) => {
+        const fresh = new Float32Array(h * room * d);
+        if (old[i]) for (let head = 0; head < h; head++) fresh.set(old[i].subarray(head * from * d, head * from * d + valid), head * capacity * d);
+        return fresh;
+      });
+      this.room = room;
+    } else if (capacity !== from) {
+      // Head 0 stays put; growing moves the last head first, shrinking the second head first, so
+      // no head is overwritten before it has moved.
+      for (const buffer of this.storage) {
+        if (capacity > from) for (let head = h - 1; head > 0; head--) buffer.copyWithin(head * capacity * d, head * from * d, head * from * d + valid);
+        else for (let head = 1; head < h; head++) buffer.copyWithin(head * capacity * d, head * from * d, head * from * d + valid);
+      }
+    }
     this.capacity = capacity;
-    this.tensors = this.buffers.map((b) => new ort.Tensor('float32', b, [1, h, capacity, d]));
+    this.tensors = this.storage.map((b) => new ort.Tensor('float32', b.subarray(0, h * capacity * d), [1, h, capacity, d]));
     this.rebuildMask(64);
   }
 
@@ -153,6 +179,10 @@ export class HfKvCache implements KvCache {
   }
 
   /** Copies the first n positions of every head (once per request, never per step). */
+  plan(): void {
+    // The graph returns the whole cache each step: there is nothing to preallocate.
+  }
+
   reserve(): void {
     // The graph allocates each step's present itself.
   }
