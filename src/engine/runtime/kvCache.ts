@@ -112,7 +112,7 @@ export class StaticKvCache implements KvCache {
       const old = this.storage;
       this.storage = Array.from({ length: this.layout.numLayers * 2 }, (_, i) => {
         const fresh = new Float32Array(h * room * d);
-        if (old[i]) for (let head = 0; head < h; head++) fresh.set(old[i].subarray(head * from * d, head * from * d + valid), head * capacity * d);
+        for (let head = 0; head < h; head++) fresh.set(old[i].subarray(head * from * d, head * from * d + valid), head * capacity * d);
         return fresh;
       });
       this.room = room;
