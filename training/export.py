@@ -28,6 +28,10 @@ FORMAT_VERSION = 1
 #            present = the new positions only [b, KV, s, d], which the engine writes into the
 #            buffer. No step copies the cache, in the graph or out of it.
 CACHE_LAYOUTS = ("hf", "static")
+# KV element types (manifest kv.dtype). float16 halves what a decode step reads from the cache
+# (attention at long contexts is bound by it) and what the prompt cache holds; attention still
+# computes in float32 inside the graph.
+KV_DTYPES = {"float16": torch.float16, "float32": torch.float32}
 
 
 class _OnnxWrapper(torch.nn.Module):
@@ -58,9 +62,9 @@ def io_names(num_layers: int):
 
 
 @torch.no_grad()
-def export_graph(model: LlamaLM, path: str, cache_layout: str = "static") -> None:
+def export_graph(model: LlamaLM, path: str, cache_layout: str = "static", kv_dtype: str = "float16") -> None:
     """One graph for prefill and decode steps; logits only for the last position ([b, 1, V])."""
-    assert cache_layout in CACHE_LAYOUTS
+    assert cache_layout in CACHE_LAYOUTS and kv_dtype in KV_DTYPES
     static = cache_layout == "static"
     cfg = model.cfg
     model.eval()
@@ -70,7 +74,7 @@ def export_graph(model: LlamaLM, path: str, cache_layout: str = "static") -> Non
     pos = torch.arange(p, p + s)[None]
     past = []
     for _ in range(cfg.num_layers):
-        past += [torch.zeros(1, cfg.num_kv_heads, p, cfg.head_dim)] * 2
+        past += [torch.zeros(1, cfg.num_kv_heads, p, cfg.head_dim, dtype=KV_DTYPES[kv_dtype])] * 2
     ins, outs = io_names(cfg.num_layers)
     # Batch is fixed at 1 (an editor completes one cursor at a time); lengths are symbolic.
     axes: Dict[str, Dict[int, str]] = {
@@ -82,13 +86,13 @@ def export_graph(model: LlamaLM, path: str, cache_layout: str = "static") -> Non
         axes[name] = {2: "past_sequence"}
     for name in outs[1:]:
         axes[name] = {2: "sequence" if static else "total_sequence"}
-    model.export_mode(True)
+    model.export_mode(True).kv_precision(kv_dtype == "float16")
     try:
         torch.onnx.export(_OnnxWrapper(model, static), (ids, mask, pos, *past), path, input_names=ins,
                           output_names=outs, dynamic_axes=axes, opset_version=OPSET, do_constant_folding=True,
                           custom_opsets={"com.microsoft": 1})
     finally:
-        model.export_mode(False)
+        model.export_mode(False).kv_precision(False)
 
 
 def sha256(path: str) -> str:
@@ -101,11 +105,11 @@ def sha256(path: str) -> str:
 
 def write_pair(folder: str, full: LlamaLM, decoder: LlamaLM, tokenizer_dir: str, name: str,
                description: str, fim_order: str = "psm", extra: Optional[dict] = None,
-               cache_layout: str = "static") -> dict:
+               cache_layout: str = "static", kv_dtype: str = "float16") -> dict:
     """Export both graphs, copy the tokenizer, write overfill.json. Returns the manifest."""
     os.makedirs(folder, exist_ok=True)
-    export_graph(full, os.path.join(folder, "full.onnx"), cache_layout)
-    export_graph(decoder, os.path.join(folder, "decoder.onnx"), cache_layout)
+    export_graph(full, os.path.join(folder, "full.onnx"), cache_layout, kv_dtype)
+    export_graph(decoder, os.path.join(folder, "decoder.onnx"), cache_layout, kv_dtype)
     for f in ("tokenizer.json", "tokenizer_config.json"):
         shutil.copyfile(os.path.join(tokenizer_dir, f), os.path.join(folder, f))
     fc, dc = full.cfg, decoder.cfg
@@ -123,7 +127,7 @@ def write_pair(folder: str, full: LlamaLM, decoder: LlamaLM, tokenizer_dir: str,
         "vocabSize": fc.vocab_size,
         "contextLength": fc.max_position,
         "kv": {"numLayers": fc.num_layers, "numKvHeads": fc.num_kv_heads, "headDim": fc.head_dim,
-               "dtype": "float32", "cacheLayout": cache_layout},
+               "dtype": kv_dtype, "cacheLayout": cache_layout},
         "full": graph("full.onnx", full),
         "decoder": graph("decoder.onnx", decoder),
         "tokenizer": {"file": "tokenizer.json", "config": "tokenizer_config.json"},
@@ -147,11 +151,22 @@ def write_pair(folder: str, full: LlamaLM, decoder: LlamaLM, tokenizer_dir: str,
 
 
 @torch.no_grad()
-def greedy(full: LlamaLM, decoder: LlamaLM, prompt: List[int], n_new: int, mode: str):
+def greedy(full: LlamaLM, decoder: LlamaLM, prompt: List[int], n_new: int, mode: str, kv_dtype: str = "float32"):
     """Greedy generation as the engine does it. mode: overfill | full | decoder.
 
     The prefill model writes the prompt's KV and picks the first token; the step model
     generates the rest, attending to that KV. Returns (ids, per-step top-5 logits)."""
+    half = kv_dtype == "float16"
+    full.kv_precision(half)
+    decoder.kv_precision(half)
+    try:
+        return _greedy(full, decoder, prompt, n_new, mode)
+    finally:
+        full.kv_precision(False)
+        decoder.kv_precision(False)
+
+
+def _greedy(full: LlamaLM, decoder: LlamaLM, prompt: List[int], n_new: int, mode: str):
     prefill_m = decoder if mode == "decoder" else full
     step_m = full if mode == "full" else decoder
     n = len(prompt)
@@ -175,9 +190,12 @@ def greedy(full: LlamaLM, decoder: LlamaLM, prompt: List[int], n_new: int, mode:
 
 def write_reference(folder: str, full: LlamaLM, decoder: LlamaLM, prompt: List[int], n_new: int,
                     prompt_text: Optional[str] = None) -> dict:
-    ref = {"promptIds": prompt, "promptText": prompt_text, "newTokens": n_new, "modes": {}}
+    """PyTorch's greedy ids and top-5 logits per mode, with the KV precision the folder declares."""
+    with open(os.path.join(folder, "overfill.json")) as f:
+        kv_dtype = json.load(f)["kv"].get("dtype", "float32")
+    ref = {"promptIds": prompt, "promptText": prompt_text, "newTokens": n_new, "kvDtype": kv_dtype, "modes": {}}
     for mode in ("overfill", "full", "decoder"):
-        ids, tops = greedy(full, decoder, prompt, n_new, mode)
+        ids, tops = greedy(full, decoder, prompt, n_new, mode, kv_dtype)
         margin = min(t["values"][0] - t["values"][1] for t in tops)
         ref["modes"][mode] = {"ids": ids, "top5": tops, "minTop2Margin": margin}
     with open(os.path.join(folder, "reference.json"), "w") as f:

@@ -119,6 +119,7 @@ class Attention(nn.Module):
         self.v_proj = nn.Linear(cfg.hidden_size, cfg.num_kv_heads * cfg.head_dim, bias=False)
         self.o_proj = nn.Linear(cfg.num_heads * cfg.head_dim, cfg.hidden_size, bias=False)
         self.fixed_batch = False  # set by export_mode()
+        self.kv_half = False      # set by kv_precision(): K/V stored as float16
 
     def forward(self, x, rope, mask, past: Optional[Tuple[torch.Tensor, torch.Tensor]], static: bool = False):
         """rope: (cos, sin) [b, 1, s, d], or in exported graphs (position_ids, cos_cache, sin_cache)
@@ -148,12 +149,21 @@ class Attention(nn.Module):
             half = c.head_dim // 2
             q = q * cos + rotate_half(q, half) * sin
             k = k * cos + rotate_half(k, half) * sin
+        if self.kv_half:
+            # The cache holds float16 (half the bytes a decode step reads). New K/V are rounded
+            # here, before attention, so a position sees the same values whether its neighbours
+            # arrive in the same run or from the cache: chunked and cached runs stay identical.
+            k, v = k.half(), v.half()
+            if past is not None and past[0].dtype != torch.float16:
+                past = (past[0].half(), past[1].half())
         # GQA without copying KV per query head: the g query heads sharing a KV head become
         # g*s rows of one matmul against that KV head. Head h uses KV head h // g.
         qg = q.reshape(b, c.num_kv_heads, gs, c.head_dim) * (1.0 / math.sqrt(c.head_dim))
         if static:
             present = (k, v)
             kp, vp = past if past is not None else (k[:, :, :0], v[:, :, :0])
+            if self.kv_half:  # attention itself runs in float32
+                k, v, kp, vp = k.float(), v.float(), kp.float(), vp.float()
             p = kp.shape[2]
             att = torch.cat([torch.matmul(qg, kp.transpose(2, 3)), torch.matmul(qg, k.transpose(2, 3))], dim=-1)
             att = torch.softmax(att + mask, dim=-1)                                   # [b, KV, g*s, p+s]
@@ -163,6 +173,8 @@ class Attention(nn.Module):
                 k = torch.cat([past[0], k], dim=2)                                    # [b, KV, p+s, d]
                 v = torch.cat([past[1], v], dim=2)
             present = (k, v)
+            if self.kv_half:
+                k, v = k.float(), v.float()
             att = torch.softmax(torch.matmul(qg, k.transpose(2, 3)) + mask, dim=-1)
             y = torch.matmul(att, v)                                                  # [b, KV, g*s, d]
         y = y.reshape(b, c.num_heads, s, c.head_dim).transpose(1, 2).reshape(b, s, c.num_heads * c.head_dim)
@@ -260,6 +272,12 @@ class LlamaLM(nn.Module):
         """Batch-1 graphs with constant reshape targets (the engine always runs batch 1)."""
         for layer in self.layers:
             layer.self_attn.fixed_batch = on
+        return self
+
+    def kv_precision(self, half: bool) -> "LlamaLM":
+        """float16 KV cache (manifest kv.dtype "float16") or float32. Inference and export only."""
+        for layer in self.layers:
+            layer.self_attn.kv_half = half
         return self
 
     def num_params(self) -> int:

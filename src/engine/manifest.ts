@@ -11,10 +11,15 @@ export interface GraphInfo {
   intermediateSize?: number;
 }
 
+/** Element type of past/present tensors. float16 halves what a decode step reads from the cache. */
+export type KvDtype = 'float32' | 'float16';
+export const KV_DTYPES: readonly KvDtype[] = ['float32', 'float16'];
+
 export interface KvLayout {
   numLayers: number;
   numKvHeads: number;
   headDim: number;
+  dtype: KvDtype;
 }
 
 /** How past/present tensors are laid out; see runtime/kvCache.ts. */
@@ -119,6 +124,7 @@ function validate(raw: Record<string, unknown>, file: string, folder: string): M
   const tokenizer = obj(raw.tokenizer, 'tokenizer');
   const tokens = obj(raw.tokens, 'tokens');
   const stop = Array.isArray(tokens.stop) ? tokens.stop.map((s, i) => str(s, `tokens.stop[${i}]`)) : fail('"tokens.stop" must be a list');
+  const kvDtype = (v: unknown): KvDtype => (KV_DTYPES.includes(v as KvDtype) ? (v as KvDtype) : fail(`"kv.dtype" must be one of ${KV_DTYPES.map((d) => `"${d}"`).join(', ')}`));
   const cacheLayout = (v: unknown): CacheLayoutName => (v === 'hf' || v === 'static' ? v : fail('"kv.cacheLayout" must be "hf" or "static"'));
   const fimOrder = raw.fimOrder ?? 'psm';
   if (fimOrder !== 'psm' && fimOrder !== 'spm') fail('"fimOrder" must be "psm" or "spm"');
@@ -132,6 +138,7 @@ function validate(raw: Record<string, unknown>, file: string, folder: string): M
       numLayers: int(kv.numLayers, 'kv.numLayers'),
       numKvHeads: int(kv.numKvHeads, 'kv.numKvHeads'),
       headDim: int(kv.headDim, 'kv.headDim'),
+      dtype: kvDtype(kv.dtype ?? 'float32'),
       cacheLayout: cacheLayout(kv.cacheLayout ?? 'hf'),
     },
     full: { ...full, file: str(full.file, 'full.file') },

@@ -7,9 +7,11 @@ export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
 export const FIXTURES = path.join(REPO_ROOT, 'test', 'fixtures', 'generated');
 export const PAIR_A = path.join(FIXTURES, 'pair-a');
 export const PAIR_A_HF = path.join(FIXTURES, 'pair-a-hf');
+export const PAIR_A_F32 = path.join(FIXTURES, 'pair-a-f32');
 export const PAIR_A_INT8 = path.join(FIXTURES, 'pair-a-int8');
 export const PAIR_B = path.join(FIXTURES, 'pair-b');
 export const MISMATCHED = path.join(FIXTURES, 'mismatched');
+export const MISMATCHED_DTYPE = path.join(FIXTURES, 'mismatched-dtype');
 export const WORKER_SCRIPT = path.join(REPO_ROOT, 'out', 'src', 'engine', 'worker.js');
 
 export interface Reference {

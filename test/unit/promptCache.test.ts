@@ -1,6 +1,7 @@
 // Prompt KV reuse across requests: cached and uncached runs give identical tokens, only new
 // tokens are prefilled, aborted prefills keep what they did, and the cache stays bounded.
 import assert from 'node:assert/strict';
+import * as ort from 'onnxruntime-node';
 import { after, before, describe, it } from 'node:test';
 import { commonPrefixLength, PromptCache } from '../../src/engine/cache/promptCache';
 import { CompletionEngine } from '../../src/engine/completionEngine';
@@ -106,7 +107,7 @@ describe('prompt cache and aborts', () => {
 });
 
 describe('PromptCache bookkeeping', () => {
-  const layout = { numLayers: 1, numKvHeads: 1, headDim: 2 };
+  const layout = { numLayers: 1, numKvHeads: 1, headDim: 2, dtype: 'float32' } as const;
   const filled = (n: number): KvCache => {
     const c = new StaticKvCache(layout);
     for (let i = 0; i < n; i++) c.absorb([{ data: new Float32Array([i, i]) }, { data: new Float32Array([-i, -i]) }] as never, 1);
@@ -142,7 +143,7 @@ describe('PromptCache bookkeeping', () => {
   });
 
   it('re-laying the cache out in place (grow, shrink) keeps every head\'s positions', () => {
-    const two = { numLayers: 1, numKvHeads: 2, headDim: 2 };
+    const two = { numLayers: 1, numKvHeads: 2, headDim: 2, dtype: 'float32' } as const;
     const c = new StaticKvCache(two);
     c.plan(1100);
     const bytes = c.bytes;
@@ -162,6 +163,25 @@ describe('PromptCache bookkeeping', () => {
     assert.equal(c.pastTensors()[0].dims[2], 192);
     check();
     assert.equal(c.bytes, bytes, 'no new allocation within the planned room');
+  });
+
+  it('a float16 cache stores the graph\'s float16 bits as they are, in half the bytes', () => {
+    const half = { numLayers: 1, numKvHeads: 2, headDim: 2, dtype: 'float16' } as const;
+    const c16 = new StaticKvCache(half);
+    const c32 = new StaticKvCache({ ...half, dtype: 'float32' });
+    // 0x3c00 = 1.0, 0xc000 = -2.0, 0x7bff = 65504 (largest finite float16), 0x0001 = smallest subnormal
+    const bits = new Uint16Array([0x3c00, 0xc000, 0x7bff, 0x0001]);
+    for (let i = 0; i < 70; i++) c16.absorb([new ort.Tensor('float16', bits, [1, 2, 1, 2]), new ort.Tensor('float16', bits, [1, 2, 1, 2])], 1);
+    c32.absorb([new ort.Tensor('float32', new Float32Array(4), [1, 2, 1, 2]), new ort.Tensor('float32', new Float32Array(4), [1, 2, 1, 2])], 1);
+    const keys = c16.pastTensors()[0];
+    assert.equal(keys.type, 'float16');
+    const cap = keys.dims[2];
+    const stored = keys.data as Uint16Array;
+    const raw = new Uint16Array(stored.buffer, stored.byteOffset, stored.length);
+    for (const i of [0, 69]) assert.deepEqual([raw[2 * i], raw[2 * i + 1], raw[(cap + i) * 2], raw[(cap + i) * 2 + 1]], [...bits]);
+    c32.reserve(70);
+    c16.reserve(70);
+    assert.equal(c16.bytes * 2, c32.bytes);
   });
 
   it('a growing buffer keeps its content and masks its free slots', () => {

@@ -74,6 +74,23 @@ def test_static_cache_with_masked_free_slots_matches_hf_and_returns_only_new_pos
     assert torch.allclose(pres_static[1][1], pres_hf[1][1][:, :, 7:], atol=1e-6)
 
 
+def test_float16_kv_gives_the_same_logits_in_one_run_or_in_chunks():
+    """New K/V are rounded to float16 before attention, so a position reads the same values from
+    its own run as from the cache: chunked and cached runs agree, as the engine's tests need."""
+    full, _ = tiny_pair(5)
+    full.kv_precision(True)
+    ids = torch.randint(6, 300, (1, 12))
+    ones = lambda n: torch.ones(1, n, dtype=torch.long)  # noqa: E731
+    whole, pres = full(ids, ones(12), torch.arange(12)[None], empty_past(CFG), static=True)
+    assert pres[0][0].dtype == torch.float16
+    _, past = full(ids[:, :5], ones(5), torch.arange(5)[None], empty_past(CFG), static=True)
+    chunked, _ = full(ids[:, 5:], ones(12), torch.arange(5, 12)[None], past, static=True)
+    assert torch.allclose(whole, chunked, atol=1e-5)
+    full.kv_precision(False)
+    exact, _ = full(ids, ones(12), torch.arange(12)[None], empty_past(CFG), static=True)
+    assert 0 < (exact - whole).abs().max() < 1e-2  # rounding shows, and stays small
+
+
 def test_export_writes_a_valid_pair_folder():
     full, dec = tiny_pair(2)
     with tempfile.TemporaryDirectory() as d:
@@ -82,13 +99,15 @@ def test_export_writes_a_valid_pair_folder():
         bpe.save(vocab, merges, tok_dir, 256)
         out = os.path.join(d, "pair")
         manifest = write_pair(out, full, dec, tok_dir, "t", "test")
-        assert json.load(open(os.path.join(out, "overfill.json")))["kv"] == {"numLayers": 2, "numKvHeads": 2, "headDim": 8, "dtype": "float32", "cacheLayout": "static"}
+        assert json.load(open(os.path.join(out, "overfill.json")))["kv"] == {"numLayers": 2, "numKvHeads": 2, "headDim": 8, "dtype": "float16", "cacheLayout": "static"}
         for f in ("full.onnx", "decoder.onnx"):
             g = onnx.load(os.path.join(out, f))
             onnx.checker.check_model(g)
             ins, outs = io_names(2)
             assert [i.name for i in g.graph.input] == ins
             assert [o.name for o in g.graph.output] == outs
+            kv_types = {t.type.tensor_type.elem_type for t in list(g.graph.input[3:]) + list(g.graph.output[1:])}
+            assert kv_types == {onnx.TensorProto.FLOAT16}
         assert manifest["decoder"]["params"] < manifest["full"]["params"]
 
 

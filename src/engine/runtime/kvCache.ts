@@ -6,8 +6,31 @@
 //           in every chunk of a 1k prompt made prefill ~2x slower), decode reserves its budget.
 //   hf:     past/present as HF/optimum export them; every step returns the whole cache, which
 //           onnxruntime-node copies: supported for standard exports, slower at long contexts.
+// Elements are float32 or float16 (manifest kv.dtype); float16 is kept as its bit patterns in a
+// Uint16Array (Node has no Float16Array before v24; ORT takes Uint16Array for float16).
 import * as ort from 'onnxruntime-node';
-import type { KvLayout } from '../manifest';
+import type { KvDtype, KvLayout } from '../manifest';
+
+type KvArray = Float32Array | Uint16Array;
+
+function allocate(dtype: KvDtype, length: number): KvArray {
+  return dtype === 'float16' ? new Uint16Array(length) : new Float32Array(length);
+}
+
+function elementBytes(dtype: KvDtype): number {
+  return dtype === 'float16' ? 2 : 4;
+}
+
+/** An output's elements as stored: a float16 output may arrive as a Float16Array, whose values
+ *  (not bits) `set` would convert, so it is viewed as raw Uint16 bits. */
+function elements(t: ort.Tensor, dtype: KvDtype): KvArray {
+  const data = t.data as ArrayBufferView & { length: number };
+  return dtype === 'float16' ? new Uint16Array(data.buffer, data.byteOffset, data.length) : (data as Float32Array);
+}
+
+function tensor(dtype: KvDtype, data: KvArray, dims: number[]): ort.Tensor {
+  return dtype === 'float16' ? new ort.Tensor('float16', data as Uint16Array, dims) : new ort.Tensor('float32', data as Float32Array, dims);
+}
 
 export type CacheLayout = 'hf' | 'static';
 
@@ -50,19 +73,19 @@ export class StaticKvCache implements KvCache {
   length = 0;
   private capacity = 0;
   /** Per layer key/value: room for `room` positions per head; the tensors view the first `capacity`. */
-  private storage: Float32Array[] = [];
+  private storage: KvArray[] = [];
   private room = 0;
   private tensors: ort.Tensor[] = [];
   /** [0, length) = 1, [length, capacity) = 0, [capacity, end) = 1 for the new tokens. */
   private mask = new BigInt64Array(0);
 
   constructor(private readonly layout: KvLayout) {
-    this.storage = Array.from({ length: layout.numLayers * 2 }, () => new Float32Array(0));
+    this.storage = Array.from({ length: layout.numLayers * 2 }, () => allocate(layout.dtype, 0));
     this.relayout(0, 0);
   }
 
   get bytes(): number {
-    return this.room * this.layout.numKvHeads * this.layout.headDim * 4 * this.storage.length;
+    return this.room * this.layout.numKvHeads * this.layout.headDim * elementBytes(this.layout.dtype) * this.storage.length;
   }
 
   pastTensors(): ort.Tensor[] {
@@ -79,7 +102,7 @@ export class StaticKvCache implements KvCache {
     // Step-rounded, not doubled: the next chunk attends to at most CAPACITY_STEP free slots.
     if (this.length + n > this.capacity) this.relayout(roundUp(this.length + n), Math.max(this.room, roundUp(this.length + n)));
     presents.forEach((t, i) => {
-      const data = t.data as Float32Array;
+      const data = elements(t, this.layout.dtype);
       if (data.length !== h * n * d) throw new Error(`present tensor ${i} holds ${data.length} values, expected ${h}×${n}×${d}`);
       for (let head = 0; head < h; head++) {
         this.storage[i].set(data.subarray(head * n * d, (head + 1) * n * d), (head * this.capacity + this.length) * d);
@@ -111,7 +134,7 @@ export class StaticKvCache implements KvCache {
     if (room !== this.room) {
       const old = this.storage;
       this.storage = Array.from({ length: this.layout.numLayers * 2 }, (_, i) => {
-        const fresh = new Float32Array(h * room * d);
+        const fresh = allocate(this.layout.dtype, h * room * d);
         for (let head = 0; head < h; head++) fresh.set(old[i].subarray(head * from * d, head * from * d + valid), head * capacity * d);
         return fresh;
       });
@@ -125,7 +148,7 @@ export class StaticKvCache implements KvCache {
       }
     }
     this.capacity = capacity;
-    this.tensors = this.storage.map((b) => new ort.Tensor('float32', b.subarray(0, h * capacity * d), [1, h, capacity, d]));
+    this.tensors = this.storage.map((b) => tensor(this.layout.dtype, b.subarray(0, h * capacity * d), [1, h, capacity, d]));
     this.rebuildMask(64);
   }
 
@@ -153,12 +176,12 @@ export class HfKvCache implements KvCache {
   private readonly empty: ort.Tensor;
 
   constructor(private readonly layout: KvLayout) {
-    this.empty = new ort.Tensor('float32', new Float32Array(0), [1, layout.numKvHeads, 0, layout.headDim]);
+    this.empty = tensor(layout.dtype, allocate(layout.dtype, 0), [1, layout.numKvHeads, 0, layout.headDim]);
     this.tensors = Array.from({ length: layout.numLayers * 2 }, () => this.empty);
   }
 
   get bytes(): number {
-    return this.length * this.layout.numKvHeads * this.layout.headDim * 4 * this.tensors.length;
+    return this.length * this.layout.numKvHeads * this.layout.headDim * elementBytes(this.layout.dtype) * this.tensors.length;
   }
 
   pastTensors(): ort.Tensor[] {
@@ -178,7 +201,6 @@ export class HfKvCache implements KvCache {
     this.length += n;
   }
 
-  /** Copies the first n positions of every head (once per request, never per step). */
   plan(): void {
     // The graph returns the whole cache each step: there is nothing to preallocate.
   }
@@ -187,16 +209,17 @@ export class HfKvCache implements KvCache {
     // The graph allocates each step's present itself.
   }
 
+  /** Copies the first n positions of every head (once per request, never per step). */
   truncate(n: number): void {
     if (n >= this.length) return;
     const { numKvHeads: h, headDim: d } = this.layout;
     const keep = Math.max(0, n);
     this.tensors = this.tensors.map((t) => {
       if (keep === 0) return this.empty;
-      const src = t.data as Float32Array;
-      const out = new Float32Array(h * keep * d);
+      const src = elements(t, this.layout.dtype);
+      const out = allocate(this.layout.dtype, h * keep * d);
       for (let head = 0; head < h; head++) out.set(src.subarray(head * this.length * d, (head * this.length + keep) * d), head * keep * d);
-      return new ort.Tensor('float32', out, [1, h, keep, d]);
+      return tensor(this.layout.dtype, out, [1, h, keep, d]);
     });
     this.length = keep;
   }
