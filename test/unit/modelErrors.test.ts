@@ -28,16 +28,16 @@ describe('model folder errors', () => {
     expectCode(await loadError(MISMATCHED), 'KV_LAYOUT_MISMATCH', 'numKvHeads', 'full.onnx has 2', 'decoder.onnx has 4');
   });
 
-  it('a decoder storing its KV as float32 beside a float16 full model: KV_LAYOUT_MISMATCH naming the dtype', async () => {
-    expectCode(await loadError(MISMATCHED_DTYPE), 'KV_LAYOUT_MISMATCH', 'dtype', 'full.onnx has float16', 'decoder.onnx has float32');
+  it('a decoder storing its KV as float16 beside a float32 full model: KV_LAYOUT_MISMATCH naming the dtype', async () => {
+    expectCode(await loadError(MISMATCHED_DTYPE), 'KV_LAYOUT_MISMATCH', 'dtype', 'full.onnx has float32', 'decoder.onnx has float16');
   });
 
   it('a manifest whose kv.dtype is not the graphs\': KV_LAYOUT_MISMATCH; an unknown kv.dtype: MODEL_INVALID', async () => {
     const dir = copyFixture(PAIR_A);
     const file = path.join(dir, 'overfill.json');
     const manifest = JSON.parse(fs.readFileSync(file, 'utf8'));
-    fs.writeFileSync(file, JSON.stringify({ ...manifest, kv: { ...manifest.kv, dtype: 'float32' } }));
-    expectCode(await loadError(dir), 'KV_LAYOUT_MISMATCH', 'kv.dtype', 'float16');
+    fs.writeFileSync(file, JSON.stringify({ ...manifest, kv: { ...manifest.kv, dtype: 'float16' } }));
+    expectCode(await loadError(dir), 'KV_LAYOUT_MISMATCH', 'kv.dtype', 'float32');
     fs.writeFileSync(file, JSON.stringify({ ...manifest, kv: { ...manifest.kv, dtype: 'bfloat16' } }));
     expectCode(await loadError(dir), 'MODEL_INVALID', 'kv.dtype', '"float16"');
   });

@@ -4,12 +4,12 @@ import { after, before, describe, it } from 'node:test';
 import { CompletionEngine } from '../../src/engine/completionEngine';
 import { GENERATION_MODES } from '../../src/engine/generate/generate';
 import { loadModelPair, type ModelPair } from '../../src/engine/runtime/loadModelPair';
-import { PAIR_A, PAIR_A_F32, PAIR_A_HF, PAIR_B, readReference } from './fixtures';
+import { PAIR_A, PAIR_A_F16, PAIR_A_HF, PAIR_B, readReference } from './fixtures';
 
-// Pair A's weights three ways: float16 KV in the static layout (what export.py writes),
-// float32 KV static, and float32 KV in the HF layout. Each reference.json was computed by
-// PyTorch with the folder's own KV precision.
-for (const folder of [PAIR_A, PAIR_A_F32, PAIR_A_HF, PAIR_B]) {
+// Pair A's weights three ways: static cache layout with float32 KV (what export.py writes), the
+// same with float16 KV, and the HF layout. Each reference.json was computed by PyTorch with the
+// folder's own KV precision.
+for (const folder of [PAIR_A, PAIR_A_F16, PAIR_A_HF, PAIR_B]) {
   describe(`parity with PyTorch: ${folder.split('/').pop()}`, () => {
     const ref = readReference(folder);
     let engine: CompletionEngine;
@@ -31,7 +31,7 @@ for (const folder of [PAIR_A, PAIR_A_F32, PAIR_A_HF, PAIR_B]) {
   });
 }
 
-for (const folder of [PAIR_A, PAIR_A_F32, PAIR_A_HF]) {
+for (const folder of [PAIR_A, PAIR_A_F16, PAIR_A_HF]) {
   describe(`prefill logits and KV hand-over: ${folder.split('/').pop()}`, () => {
     let pair: ModelPair;
     before(async () => {

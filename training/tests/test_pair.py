@@ -98,7 +98,7 @@ def test_export_writes_a_valid_pair_folder():
         vocab, merges = bpe.train([TEXT], 300)
         bpe.save(vocab, merges, tok_dir, 256)
         out = os.path.join(d, "pair")
-        manifest = write_pair(out, full, dec, tok_dir, "t", "test")
+        manifest = write_pair(out, full, dec, tok_dir, "t", "test", kv_dtype="float16")
         assert json.load(open(os.path.join(out, "overfill.json")))["kv"] == {"numLayers": 2, "numKvHeads": 2, "headDim": 8, "dtype": "float16", "cacheLayout": "static"}
         for f in ("full.onnx", "decoder.onnx"):
             g = onnx.load(os.path.join(out, f))
