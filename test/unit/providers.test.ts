@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { CompletionEngine } from '../../src/engine/completionEngine';
-import { providerCandidates } from '../../src/engine/runtime/providers';
+import { cpuThreads, providerCandidates, sessionOptions } from '../../src/engine/runtime/providers';
 import { PAIR_A } from './fixtures';
 
 describe('execution providers', () => {
@@ -19,6 +19,12 @@ describe('execution providers', () => {
       assert.deepEqual(providerCandidates(setting, platform), expected);
     });
   }
+
+  it('CPU kernels get every core, up to 8, and never fewer than 1 thread', () => {
+    assert.deepEqual([1, 2, 6, 64].map((n) => cpuThreads(n)), [1, 2, 6, 8]);
+    assert.equal(cpuThreads(0), 1);
+    assert.equal(sessionOptions('cpu').intraOpNumThreads, cpuThreads());
+  });
 
   it('falls back to the CPU once when the CUDA provider will not load, and records why', async (t) => {
     const engine = await CompletionEngine.load(PAIR_A, 'cuda');
