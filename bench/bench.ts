@@ -3,14 +3,14 @@
 // ~60M decoder, int8 and fp32; latency depends only on shapes). Medians and p95.
 //   npm run bench                      table, plus docs/bench/latest.{json,md,png}
 //   npm run bench -- --json            one JSON object on stdout
-//   npm run bench -- --samples 3 --pairs default,rand-150m-int8 --provider cpu
+//   npm run bench -- --samples 3 --pairs default,rand-150m-int8 --provider cpu --threads 1
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { CompletionEngine } from '../src/engine/completionEngine';
 import { GENERATION_MODES, type GenerationMode } from '../src/engine/generate/generate';
-import type { ProviderSetting } from '../src/engine/runtime/providers';
+import { cpuThreads as cpuThreadsUsed, type ProviderSetting } from '../src/engine/runtime/providers';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const args = process.argv.slice(2);
@@ -21,6 +21,8 @@ const opt = (name: string, fallback: string): string => {
 const asJson = args.includes('--json');
 const samples = Number(opt('samples', '3'));
 const provider = opt('provider', 'cpu') as ProviderSetting;
+/** Threads for CPU kernels, as overfill.cpuThreads (0 = every core). */
+const cpuThreads = Number(opt('threads', '0'));
 const LINE_TOKENS = 16;
 const PAIR_DIRS: Record<string, string> = {
   default: path.join(ROOT, 'models', 'default'),
@@ -60,7 +62,7 @@ function cursorIn(text: string, k: number): Cursor {
 }
 
 async function measurePair(name: string, dir: string, texts: string[]) {
-  const engine = await CompletionEngine.load(dir, provider, { promptCache: true });
+  const engine = await CompletionEngine.load(dir, provider, { promptCache: true, cpuThreads });
   const ctxMax = engine.info.contextLength - 2 * LINE_TOKENS;
   const rows = Object.fromEntries(GENERATION_MODES.map((m) => [m, Object.fromEntries(METRICS.map((k) => [k, [] as number[]]))])) as Record<GenerationMode, Record<Metric, number[]>>;
   const prompt = (c: Cursor, tokens: number): number[] => engine.buildPrompt({ ...c, contextTokens: Math.min(tokens, ctxMax), maxNewTokens: LINE_TOKENS }).ids;
@@ -113,7 +115,7 @@ async function measurePair(name: string, dir: string, texts: string[]) {
 }
 
 function markdown(result: { pairs: Awaited<ReturnType<typeof measurePair>>[] } & Record<string, unknown>): string {
-  const lines = [`# Engine benchmark (${result.date}, ${result.machine})`, '', `${samples} samples per mode, modes interleaved on the same prompts; p50 / p95. Single line = ${LINE_TOKENS} tokens at a 1k-token prompt, cold prompt cache. Incremental = one character typed into a cached ~2k-token prompt, ${LINE_TOKENS} tokens.`, ''];
+  const lines = [`# Engine benchmark (${result.date}, ${result.machine})`, '', `${samples} samples per mode, modes interleaved on the same prompts; p50 / p95; ${result.threads} CPU threads per session. Single line = ${LINE_TOKENS} tokens at a 1k-token prompt, cold prompt cache. Incremental = one character typed into a cached ~2k-token prompt, ${LINE_TOKENS} tokens.`, ''];
   for (const p of result.pairs) {
     lines.push(`## ${p.name}: full ${(p.fullParams! / 1e6).toFixed(1)}M, decoder ${(p.decoderParams! / 1e6).toFixed(1)}M params, ${p.provider}, peak RSS ${p.peakRssMb} MB`, '');
     lines.push('| mode | TTFT ms | single line ms | decode tok/s | ms/token @256 | ms/token @2048 | incremental ms | same, cold ms |', '|---|---|---|---|---|---|---|---|');
@@ -140,7 +142,7 @@ async function main(): Promise<void> {
     pairs.push(await measurePair(name, PAIR_DIRS[name] ?? path.resolve(name), texts));
   }
   const cpus = os.cpus();
-  const result = { date: new Date().toISOString().slice(0, 10), machine: `${cpus.length} × ${cpus[0]?.model ?? 'cpu'}`, samples, pairs };
+  const result = { date: new Date().toISOString().slice(0, 10), machine: `${cpus.length} × ${cpus[0]?.model ?? 'cpu'}`, threads: cpuThreadsUsed(cpuThreads), samples, pairs };
   if (asJson) {
     console.log(JSON.stringify(result));
     return;

@@ -20,6 +20,8 @@ export interface EngineOptions {
   /** Reuse prompt KV across requests (on by default; benchmarks turn it off for cold timings). */
   promptCache?: boolean;
   prefillChunk?: number;
+  /** Threads for CPU kernels; 0 or absent = every core (overfill.cpuThreads). */
+  cpuThreads?: number;
 }
 
 export class CompletionEngine {
@@ -52,7 +54,7 @@ export class CompletionEngine {
 
   static async load(folder: string, provider: ProviderSetting, options: EngineOptions = {}): Promise<CompletionEngine> {
     const t0 = performance.now();
-    const pair = await loadModelPair(folder, provider);
+    const pair = await loadModelPair(folder, provider, options.cpuThreads ?? 0);
     const m = pair.manifest;
     return new CompletionEngine(pair, {
       name: m.name,

@@ -20,7 +20,7 @@ export class EngineClient {
   private worker: Worker | undefined;
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
-  private lastLoad: { folder: string; provider: ProviderSetting } | undefined;
+  private lastLoad: { folder: string; provider: ProviderSetting; cpuThreads: number } | undefined;
 
   constructor(
     private readonly workerScript: string,
@@ -93,9 +93,9 @@ export class EngineClient {
   }
 
   /** Loads (or swaps to) a model pair. Requests made meanwhile wait for it. */
-  load(folder: string, provider: ProviderSetting): Promise<ModelInfo> {
-    this.lastLoad = { folder, provider };
-    return this.call<ModelInfo>((id) => ({ type: 'load', id, folder, provider }));
+  load(folder: string, provider: ProviderSetting, cpuThreads = 0): Promise<ModelInfo> {
+    this.lastLoad = { folder, provider, cpuThreads };
+    return this.call<ModelInfo>((id) => ({ type: 'load', id, folder, provider, cpuThreads }));
   }
 
   async complete(request: CompletionRequest, signal?: AbortSignal): Promise<CompletionResult> {
@@ -110,7 +110,7 @@ export class EngineClient {
 
   /** A fresh worker after a crash has no model: load the last one again first. */
   private async reloadAfterCrash(): Promise<void> {
-    if (!this.worker && this.lastLoad) await this.load(this.lastLoad.folder, this.lastLoad.provider);
+    if (!this.worker && this.lastLoad) await this.load(this.lastLoad.folder, this.lastLoad.provider, this.lastLoad.cpuThreads);
   }
 
   async dispose(): Promise<void> {

@@ -9,7 +9,7 @@ export interface SerializedError {
 }
 
 export type ToWorker =
-  | { type: 'load'; id: number; folder: string; provider: ProviderSetting }
+  | { type: 'load'; id: number; folder: string; provider: ProviderSetting; cpuThreads: number }
   | { type: 'complete'; id: number; request: CompletionRequest }
   | { type: 'explain'; id: number; request: ExplainRequest }
   | { type: 'cancel'; id: number };

@@ -33,7 +33,7 @@ async function handle(msg: ToWorker): Promise<void> {
     case 'load': {
       for (const controller of running.values()) controller.abort();
       const previous = engine;
-      engine = CompletionEngine.load(msg.folder, msg.provider);
+      engine = CompletionEngine.load(msg.folder, msg.provider, { cpuThreads: msg.cpuThreads });
       engine.catch(() => undefined);
       try {
         send({ type: 'loaded', id: msg.id, info: (await engine).info });

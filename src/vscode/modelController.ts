@@ -29,9 +29,9 @@ export class ModelController {
     const folder = this.folderFor(settings);
     const label = settings.modelPath ? path.basename(folder) : 'default';
     this.status.set({ kind: 'loading', model: label });
-    this.log.info(`Loading model pair from ${folder} (provider: ${settings.executionProvider})`);
+    this.log.info(`Loading model pair from ${folder} (provider: ${settings.executionProvider}, CPU threads: ${settings.cpuThreads || 'auto'})`);
     this.errors.reset();
-    const loading = this.client.load(folder, settings.executionProvider);
+    const loading = this.client.load(folder, settings.executionProvider, settings.cpuThreads);
     this.loading = loading;
     loading.then(
       (info) => {

@@ -8,6 +8,8 @@ export interface OverfillSettings {
   /** Absolute model folder, or '' for the embedded default pair. */
   readonly modelPath: string;
   readonly executionProvider: ProviderSetting;
+  /** Threads for CPU inference; 0 = every core (up to 8). */
+  readonly cpuThreads: number;
   readonly maxNewTokens: number;
   readonly explainMaxNewTokens: number;
   readonly contextSize: number;
@@ -43,6 +45,7 @@ export function readSettings(warn: Warn): OverfillSettings {
     enable: c.get<boolean>('enable', true),
     modelPath,
     executionProvider: provider as ProviderSetting,
+    cpuThreads: clampInt(c, 'cpuThreads', 0, 64, warn),
     maxNewTokens: clampInt(c, 'maxNewTokens', 1, 512, warn),
     explainMaxNewTokens: clampInt(c, 'explain.maxNewTokens', 1, 2048, warn),
     contextSize: clampInt(c, 'contextSize', 64, 32768, warn),
@@ -63,7 +66,8 @@ export class SettingsStore implements vscode.Disposable {
       if (!e.affectsConfiguration('overfill')) return;
       const previous = this.current;
       this.current = readSettings(this.warn);
-      const modelChanged = previous.modelPath !== this.current.modelPath || previous.executionProvider !== this.current.executionProvider;
+      // Sessions are created with the provider and thread count: a change means a reload.
+      const modelChanged = previous.modelPath !== this.current.modelPath || previous.executionProvider !== this.current.executionProvider || previous.cpuThreads !== this.current.cpuThreads;
       this.emitter.fire({ settings: this.current, modelChanged });
     });
   }

@@ -20,10 +20,13 @@ describe('execution providers', () => {
     });
   }
 
-  it('CPU kernels get every core, up to 8, and never fewer than 1 thread', () => {
-    assert.deepEqual([1, 2, 6, 64].map((n) => cpuThreads(n)), [1, 2, 6, 8]);
-    assert.equal(cpuThreads(0), 1);
+  it('CPU kernels get every core (up to 8, at least 1) unless overfill.cpuThreads says otherwise', () => {
+    assert.deepEqual([1, 2, 6, 64].map((cores) => cpuThreads(0, cores)), [1, 2, 6, 8]);
+    assert.equal(cpuThreads(0, 0), 1);
+    assert.equal(cpuThreads(3, 64), 3);
+    assert.equal(cpuThreads(12, 2), 12);
     assert.equal(sessionOptions('cpu').intraOpNumThreads, cpuThreads());
+    assert.equal(sessionOptions('cpu', 1).intraOpNumThreads, 1);
   });
 
   it('falls back to the CPU once when the CUDA provider will not load, and records why', async (t) => {

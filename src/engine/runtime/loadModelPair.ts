@@ -17,12 +17,13 @@ export interface ModelPair {
   dispose(): Promise<void>;
 }
 
-export async function loadModelPair(folder: string, provider: ProviderSetting): Promise<ModelPair> {
+/** cpuThreads: threads for CPU kernels, 0 = every core (see providers.ts cpuThreads). */
+export async function loadModelPair(folder: string, provider: ProviderSetting, cpuThreads = 0): Promise<ModelPair> {
   const manifest = await readManifest(folder);
   const tokenizer = await TextTokenizer.load(manifest);
   const fullFile = path.join(folder, manifest.full.file);
   const decFile = path.join(folder, manifest.decoder.file);
-  const opened = await openSessions([fullFile, decFile], provider);
+  const opened = await openSessions([fullFile, decFile], provider, cpuThreads);
   const [fullSession, decSession] = opened.sessions;
   try {
     const fullLayout = readGraphLayout(fullSession, manifest.io, fullFile);

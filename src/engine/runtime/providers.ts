@@ -39,20 +39,22 @@ const PROVIDER_HINTS: Record<ProviderName, string> = {
 const MAX_CPU_THREADS = 8;
 
 /**
- * Threads per session for CPU kernels: every core up to MAX_CPU_THREADS. Set explicitly because
- * onnxruntime-node's own default ran one thread here (2-core VM: a 1k-token prefill of the 150M
- * int8 model took 1.70 s by default or with 1 thread, 1.00 s with 2).
+ * Threads per session for CPU kernels: the setting (overfill.cpuThreads) when it is not 0 (auto),
+ * else every core up to MAX_CPU_THREADS. Always set explicitly: onnxruntime-node's own default
+ * ran one thread here (2-core VM: a 1k-token prefill of the 150M int8 model took 1.70 s by
+ * default or with 1 thread, 1.00 s with 2).
  */
-export function cpuThreads(cores: number = os.availableParallelism()): number {
+export function cpuThreads(setting = 0, cores: number = os.availableParallelism()): number {
+  if (setting > 0) return setting;
   return Math.max(1, Math.min(cores, MAX_CPU_THREADS));
 }
 
-export function sessionOptions(provider: ProviderName): ort.InferenceSession.SessionOptions {
+export function sessionOptions(provider: ProviderName, threads = 0): ort.InferenceSession.SessionOptions {
   return {
     // A GPU provider still lists the CPU so ops it lacks run there.
     executionProviders: provider === 'cpu' ? ['cpu'] : [provider, 'cpu'],
     graphOptimizationLevel: 'all',
-    intraOpNumThreads: cpuThreads(),
+    intraOpNumThreads: cpuThreads(threads),
     logSeverityLevel: 3,
   };
 }
@@ -67,7 +69,7 @@ export interface OpenedSessions {
  * Opens every file with the first provider that loads them all. A GPU provider's failure is
  * recorded and the next is tried; failing on the CPU means the model itself is unreadable.
  */
-export async function openSessions(files: readonly string[], setting: ProviderSetting): Promise<OpenedSessions> {
+export async function openSessions(files: readonly string[], setting: ProviderSetting, threads = 0): Promise<OpenedSessions> {
   const fallbacks: ProviderFallback[] = [];
   for (const provider of providerCandidates(setting)) {
     if (provider === 'dml' && process.platform !== 'win32') {
@@ -80,7 +82,7 @@ export async function openSessions(files: readonly string[], setting: ProviderSe
     try {
       for (const file of files) {
         current = file;
-        opened.push(await ort.InferenceSession.create(file, sessionOptions(provider)));
+        opened.push(await ort.InferenceSession.create(file, sessionOptions(provider, threads)));
       }
       return { provider, sessions: opened, fallbacks };
     } catch (err) {
