@@ -76,19 +76,27 @@ def test_static_cache_with_masked_free_slots_matches_hf_and_returns_only_new_pos
 
 def test_float16_kv_gives_the_same_logits_in_one_run_or_in_chunks():
     """New K/V are rounded to float16 before attention, so a position reads the same values from
-    its own run as from the cache: chunked and cached runs agree, as the engine's tests need."""
+    its own run as from the cache: chunked and cached runs agree up to float32 noise. (Rarely a
+    value sits on a rounding boundary and float32 noise flips it: ~1e-4 here. Without the rounding
+    in-run, every prompt would differ by ~1e-3, the float16 rounding itself.)"""
     full, _ = tiny_pair(5)
-    full.kv_precision(True)
-    ids = torch.randint(6, 300, (1, 12))
     ones = lambda n: torch.ones(1, n, dtype=torch.long)  # noqa: E731
-    whole, pres = full(ids, ones(12), torch.arange(12)[None], empty_past(CFG), static=True)
-    assert pres[0][0].dtype == torch.float16
-    _, past = full(ids[:, :5], ones(5), torch.arange(5)[None], empty_past(CFG), static=True)
-    chunked, _ = full(ids[:, 5:], ones(12), torch.arange(5, 12)[None], past, static=True)
-    assert torch.allclose(whole, chunked, atol=1e-5)
-    full.kv_precision(False)
-    exact, _ = full(ids, ones(12), torch.arange(12)[None], empty_past(CFG), static=True)
-    assert 0 < (exact - whole).abs().max() < 1e-2  # rounding shows, and stays small
+    diffs, rounding = [], []
+    for seed in range(10):
+        ids = torch.randint(6, 300, (1, 12), generator=torch.Generator().manual_seed(seed))
+        full.kv_precision(True)
+        whole, pres = full(ids, ones(12), torch.arange(12)[None], empty_past(CFG), static=True)
+        assert pres[0][0].dtype == torch.float16
+        _, past = full(ids[:, :5], ones(5), torch.arange(5)[None], empty_past(CFG), static=True)
+        chunked, _ = full(ids[:, 5:], ones(12), torch.arange(5, 12)[None], past, static=True)
+        full.kv_precision(False)
+        exact, _ = full(ids, ones(12), torch.arange(12)[None], empty_past(CFG), static=True)
+        diffs.append(float((whole - chunked).abs().max()))
+        rounding.append(float((whole - exact).abs().max()))
+    diffs.sort()
+    rounding.sort()
+    assert diffs[5] < 2e-5 and diffs[-1] < 5e-4, diffs
+    assert 2e-4 < rounding[5] < 1e-2, rounding  # the rounding shows, and stays small
 
 
 def test_export_writes_a_valid_pair_folder():
