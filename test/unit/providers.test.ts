@@ -28,6 +28,7 @@ describe('execution providers', () => {
     assert.equal(sessionOptions('cpu').intraOpNumThreads, cpuThreads());
     assert.equal(sessionOptions('cpu', 1).intraOpNumThreads, 1);
     assert.deepEqual(sessionOptions('cpu').extra, { session: { force_spinning_stop: '1' } }, 'a finished session must not spin beside the other');
+    assert.equal(sessionOptions('cpu').enableMemPattern, false, 'shapes change per request');
   });
 
   it('falls back to the CPU once when the CUDA provider will not load, and records why', async (t) => {

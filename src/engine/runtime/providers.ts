@@ -55,6 +55,11 @@ export function sessionOptions(provider: ProviderName, threads = 0): ort.Inferen
     executionProviders: provider === 'cpu' ? ['cpu'] : [provider, 'cpu'],
     graphOptimizationLevel: 'all',
     intraOpNumThreads: cpuThreads(threads),
+    // Shapes change with every request (prompt length, cache capacity), and a memory pattern is
+    // recorded per shape: the second run of a new shape was the slow one (default pair, 1k
+    // prompt in 256-token chunks: chunk at 512 past 51-59 ms on its 2nd run with patterns,
+    // 19 ms without; steady state the same).
+    enableMemPattern: false,
     // Two sessions share the cores: after the full model's prefill its pool kept spinning and
     // slowed the decoder's first steps (150M int8, 1k context: first step 14 ms against 8 ms
     // in steady state). Threads now stop spinning when a run returns.
