@@ -11,7 +11,7 @@ export interface GraphInfo {
   intermediateSize?: number;
 }
 
-/** Element type of past/present tensors. float16 halves what a decode step reads from the cache. */
+/** Element type of past/present tensors (float16 halves the cache's memory; see docs/model-format.md). */
 export type KvDtype = 'float32' | 'float16';
 export const KV_DTYPES: readonly KvDtype[] = ['float32', 'float16'];
 
