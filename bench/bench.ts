@@ -10,7 +10,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { CompletionEngine } from '../src/engine/completionEngine';
 import { GENERATION_MODES, type GenerationMode } from '../src/engine/generate/generate';
-import { cpuThreads as cpuThreadsUsed, type ProviderSetting } from '../src/engine/runtime/providers';
+import { cpuThreads, type ProviderSetting } from '../src/engine/runtime/providers';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const args = process.argv.slice(2);
@@ -22,7 +22,7 @@ const asJson = args.includes('--json');
 const samples = Number(opt('samples', '3'));
 const provider = opt('provider', 'cpu') as ProviderSetting;
 /** Threads for CPU kernels, as overfill.cpuThreads (0 = every core). */
-const cpuThreads = Number(opt('threads', '0'));
+const threadSetting = Number(opt('threads', '0'));
 const LINE_TOKENS = 16;
 const PAIR_DIRS: Record<string, string> = {
   default: path.join(ROOT, 'models', 'default'),
@@ -62,7 +62,7 @@ function cursorIn(text: string, k: number): Cursor {
 }
 
 async function measurePair(name: string, dir: string, texts: string[]) {
-  const engine = await CompletionEngine.load(dir, provider, { promptCache: true, cpuThreads });
+  const engine = await CompletionEngine.load(dir, provider, { promptCache: true, cpuThreads: threadSetting });
   const ctxMax = engine.info.contextLength - 2 * LINE_TOKENS;
   const rows = Object.fromEntries(GENERATION_MODES.map((m) => [m, Object.fromEntries(METRICS.map((k) => [k, [] as number[]]))])) as Record<GenerationMode, Record<Metric, number[]>>;
   const prompt = (c: Cursor, tokens: number): number[] => engine.buildPrompt({ ...c, contextTokens: Math.min(tokens, ctxMax), maxNewTokens: LINE_TOKENS }).ids;
@@ -142,7 +142,7 @@ async function main(): Promise<void> {
     pairs.push(await measurePair(name, PAIR_DIRS[name] ?? path.resolve(name), texts));
   }
   const cpus = os.cpus();
-  const result = { date: new Date().toISOString().slice(0, 10), machine: `${cpus.length} × ${cpus[0]?.model ?? 'cpu'}`, threads: cpuThreadsUsed(cpuThreads), samples, pairs };
+  const result = { date: new Date().toISOString().slice(0, 10), machine: `${cpus.length} × ${cpus[0]?.model ?? 'cpu'}`, threads: cpuThreads(threadSetting), samples, pairs };
   if (asJson) {
     console.log(JSON.stringify(result));
     return;

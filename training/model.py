@@ -150,7 +150,7 @@ class Attention(nn.Module):
             q = q * cos + rotate_half(q, half) * sin
             k = k * cos + rotate_half(k, half) * sin
         if self.kv_half:
-            # The cache holds float16 (half the bytes a decode step reads). New K/V are rounded
+            # The cache holds float16 (half the memory). New K/V are rounded
             # here, before attention, so a position sees the same values whether its neighbours
             # arrive in the same run or from the cache: chunked and cached runs stay identical.
             k, v = k.half(), v.half()
