@@ -14,8 +14,10 @@ import os
 import shutil
 from typing import Dict, List, Optional
 
+import onnx
 import torch
 
+from . import static_attention
 from .model import LlamaLM, empty_past
 
 OPSET = 17
@@ -91,9 +93,13 @@ def export_graph(model: LlamaLM, path: str, cache_layout: str = "static", kv_dty
     try:
         torch.onnx.export(_OnnxWrapper(model, static), (ids, mask, pos, *past), path, input_names=ins,
                           output_names=outs, dynamic_axes=axes, opset_version=OPSET, do_constant_folding=True,
-                          custom_opsets={"com.microsoft": 1})
+                          custom_opsets={"com.microsoft": 1, static_attention.DOMAIN: 1})
     finally:
         model.export_mode(False).kv_precision(False)
+    if static:
+        graph = onnx.load(path)
+        static_attention.expand(graph)
+        onnx.save(graph, path)
 
 
 def sha256(path: str) -> str:

@@ -110,6 +110,33 @@ class ContribRotary(torch.autograd.Function):
         return out
 
 
+def static_attention(qg, k, v, kp, vp, mask):
+    """Attention over a past buffer and the new positions without joining them: scores against
+    each, one softmax over both, weighted sums added. qg [b, KV, g*s, d] (already scaled), k/v
+    [b, KV, s, d] new, kp/vp [b, KV, p, d] past, mask [b, 1, g*s, p+s] additive -> [b, KV, g*s, d]."""
+    p = kp.shape[2]
+    att = torch.cat([torch.matmul(qg, kp.transpose(2, 3)), torch.matmul(qg, k.transpose(2, 3))], dim=-1)
+    att = torch.softmax(att + mask, dim=-1)                                           # [b, KV, g*s, p+s]
+    return torch.matmul(att[..., :p], vp) + torch.matmul(att[..., p:], v)
+
+
+class StaticAttention(torch.autograd.Function):
+    """static_attention that exports as one placeholder node, com.overfill::StaticAttention, which
+    training/static_attention.py expands into an If: a decode step (one new token) keeps the past
+    apart, as above, so no step copies the cache; a prefill chunk joins past and new K/V first,
+    which copies only the small K/V and spares several passes over its large score matrix."""
+
+    @staticmethod
+    def forward(ctx, qg, k, v, kp, vp, mask):
+        return static_attention(qg, k, v, kp, vp, mask)
+
+    @staticmethod
+    def symbolic(g, qg, k, v, kp, vp, mask):
+        out = g.op("com.overfill::StaticAttention", qg, k, v, kp, vp, mask)
+        out.setType(qg.type())  # [b, KV, g*s, d], like the grouped queries
+        return out
+
+
 class Attention(nn.Module):
     def __init__(self, cfg: ModelConfig):
         super().__init__()
@@ -164,10 +191,8 @@ class Attention(nn.Module):
             kp, vp = past if past is not None else (k[:, :, :0], v[:, :, :0])
             if self.kv_half:  # attention itself runs in float32
                 k, v, kp, vp = k.float(), v.float(), kp.float(), vp.float()
-            p = kp.shape[2]
-            att = torch.cat([torch.matmul(qg, kp.transpose(2, 3)), torch.matmul(qg, k.transpose(2, 3))], dim=-1)
-            att = torch.softmax(att + mask, dim=-1)                                   # [b, KV, g*s, p+s]
-            y = torch.matmul(att[..., :p], vp) + torch.matmul(att[..., p:], v)
+            core = StaticAttention.apply if self.fixed_batch else static_attention
+            y = core(qg, k, v, kp, vp, mask)
         else:
             if past is not None:
                 k = torch.cat([past[0], k], dim=2)                                    # [b, KV, p+s, d]
