@@ -12,6 +12,28 @@ if (!port) throw new Error('worker.ts must run in a worker thread');
 let engine: Promise<CompletionEngine> | undefined;
 const running = new Map<number, AbortController>();
 let latestCompletion: number | undefined;
+/** The warm-up after a load; any request stops it (a user never waits on it). */
+let warming: AbortController | undefined;
+
+function stopWarmUp(): void {
+  warming?.abort();
+  warming = undefined;
+}
+
+function warmUp(loaded: CompletionEngine): void {
+  const controller = new AbortController();
+  warming = controller;
+  const t0 = performance.now();
+  loaded
+    .warmUp(controller.signal)
+    .then((passes) => {
+      if (passes > 0) send({ type: 'log', level: 'info', message: `Warmed up ${loaded.info.name} in ${Math.round(performance.now() - t0)} ms (${passes} synthetic prompt${passes > 1 ? 's' : ''}).` });
+    })
+    .catch((err) => send({ type: 'log', level: 'warn', message: `Warm-up failed: ${asOverfillError(err, 'ENGINE_CRASHED', 'warm-up').message}` }))
+    .finally(() => {
+      if (warming === controller) warming = undefined;
+    });
+}
 
 function send(message: FromWorker): void {
   port!.postMessage(message);
@@ -29,6 +51,7 @@ async function ready(): Promise<CompletionEngine> {
 }
 
 async function handle(msg: ToWorker): Promise<void> {
+  if (msg.type !== 'cancel') stopWarmUp();
   switch (msg.type) {
     case 'load': {
       for (const controller of running.values()) controller.abort();
@@ -36,7 +59,9 @@ async function handle(msg: ToWorker): Promise<void> {
       engine = CompletionEngine.load(msg.folder, msg.provider, { cpuThreads: msg.cpuThreads });
       engine.catch(() => undefined);
       try {
-        send({ type: 'loaded', id: msg.id, info: (await engine).info });
+        const loaded = await engine;
+        send({ type: 'loaded', id: msg.id, info: loaded.info });
+        warmUp(loaded);
       } finally {
         // Released only after the aborted requests have left their sessions.
         previous?.then((e) => e.dispose()).catch(() => undefined);

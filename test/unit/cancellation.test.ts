@@ -2,6 +2,7 @@
 // completion cancels the previous one and the worker keeps serving.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { CompletionEngine } from '../../src/engine/completionEngine';
 import { EngineClient } from '../../src/engine/engineClient';
 import { OverfillError } from '../../src/engine/errors';
 import { generate } from '../../src/engine/generate/generate';
@@ -42,6 +43,32 @@ describe('cancellation in the generation loop', () => {
     const controller = new AbortController();
     controller.abort();
     await assert.rejects(generate(pair, [1, 2, 3], { mode: 'full', maxNewTokens: 5, stopIds: new Set(), signal: controller.signal }), isAborted);
+  });
+});
+
+describe('warm-up after load', () => {
+  let engine: CompletionEngine;
+  before(async () => {
+    engine = await CompletionEngine.load(PAIR_A, 'cpu');
+  });
+  after(() => engine.dispose());
+
+  it('runs its passes and leaves nothing behind: the next request matches PyTorch and reuses no prompt KV', async () => {
+    assert.equal(await engine.warmUp(), 2);
+    const ref = readReference(PAIR_A);
+    const result = await engine.generateIds(ref.promptIds, 'overfill', ref.newTokens);
+    assert.deepEqual(result.ids, ref.modes.overfill.ids);
+    assert.equal(result.reusedTokens, 0);
+  });
+
+  it('an aborted signal stops it without an error', async () => {
+    const controller = new AbortController();
+    controller.abort();
+    assert.equal(await engine.warmUp(controller.signal), 0);
+    const late = new AbortController();
+    const warming = engine.warmUp(late.signal);
+    late.abort();
+    assert.ok((await warming) < 2);
   });
 });
 
