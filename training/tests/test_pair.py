@@ -116,6 +116,15 @@ def test_export_writes_a_valid_pair_folder():
             assert [o.name for o in g.graph.output] == outs
             kv_types = {t.type.tensor_type.elem_type for t in list(g.graph.input[3:]) + list(g.graph.output[1:])}
             assert kv_types == {onnx.TensorProto.FLOAT16}
+            # Every layer's attention placeholder became an If with a prefill and a decode branch.
+            assert not any(n.domain == "com.overfill" for n in g.graph.node)
+            assert "com.overfill" not in {o.domain for o in g.opset_import}
+            ifs = [n for n in g.graph.node if n.op_type == "If"]
+            assert len(ifs) == 2
+            for n in ifs:
+                branches = {a.name: [x.op_type for x in a.g.node] for a in n.attribute}
+                assert branches["then_branch"].count("Concat") == 2 and "Slice" not in branches["then_branch"]
+                assert branches["else_branch"].count("Slice") == 2
         assert manifest["decoder"]["params"] < manifest["full"]["params"]
 
 
