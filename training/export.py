@@ -32,8 +32,8 @@ FORMAT_VERSION = 1
 CACHE_LAYOUTS = ("hf", "static")
 # KV element types (manifest kv.dtype); attention computes in float32 either way. float16 halves
 # the cache's memory, but the graph must cast the whole past to float32 on every run, and on
-# CPU that Cast costs more than the bytes it saves (150M int8 decoder at 2048 context: 8.0 ms of
-# Cast per step against 7.0 ms for the attention matmuls it feeds). float32 is the default.
+# CPU those Casts cost what the smaller reads save (150M int8 decoder at 2048 context: attention
+# matmuls ~45% cheaper, Casts 2.1 of 11.8 ms per step; see docs/model-format.md). float32 is the default.
 KV_DTYPES = {"float16": torch.float16, "float32": torch.float32}
 
 
