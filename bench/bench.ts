@@ -28,6 +28,7 @@ const PAIR_DIRS: Record<string, string> = {
   default: path.join(ROOT, 'models', 'default'),
   'rand-150m-int8': path.join(ROOT, '.cache', 'bench-pairs', 'rand-150m-int8'),
   'rand-150m-fp32': path.join(ROOT, '.cache', 'bench-pairs', 'rand-150m-fp32'),
+  'rand-150m-int8-kv8': path.join(ROOT, '.cache', 'bench-pairs', 'rand-150m-int8-kv8'),
 };
 const pairNames = opt('pairs', Object.keys(PAIR_DIRS).join(',')).split(',');
 

@@ -1,5 +1,6 @@
 """Random-weight OverFill pairs with realistic shapes for the benchmark (latency depends only
-on shapes): a ~150M full model and its ~60M width-pruned decoder, fp32 and int8.
+on shapes): a ~150M full model and its ~60M width-pruned decoder, fp32 and int8 weights with a
+float32 KV cache, and int8 weights with an int8 KV cache.
 
     /usr/bin/python3 bench/make_bench_pairs.py [--out .cache/bench-pairs]
 Skips pairs that already exist. Never used for training or tests.
@@ -8,6 +9,7 @@ import argparse
 import glob
 import json
 import os
+import shutil
 import sys
 
 import torch
@@ -32,25 +34,42 @@ def main() -> None:
     torch.set_num_threads(2)
     fp32 = os.path.join(a.out, "rand-150m-fp32")
     int8 = os.path.join(a.out, "rand-150m-int8")
+    kv8 = os.path.join(a.out, "rand-150m-int8-kv8")
+    tok_dir = os.path.join(a.out, "_tokenizer")
+    models = []
+
+    def pair():
+        """The same random weights for every variant, made once."""
+        if not models:
+            files = sorted(glob.glob("/usr/lib/python3.*/[a-k]*.py"))[:60]
+            vocab, merges = bpe.train([open(p, encoding="utf-8", errors="ignore").read() for p in files], FULL_150M.vocab_size)
+            bpe.save(vocab, merges, tok_dir, FULL_150M.max_position)
+            full = LlamaLM(FULL_150M)
+            init_random(full, 11, std=0.02)
+            calib = torch.randint(6, FULL_150M.vocab_size, (2, 64), generator=torch.Generator().manual_seed(11))
+            models.extend([full, prune_width(full, activation_importance(full, calib), DECODER_HIDDEN, DECODER_INTERMEDIATE)])
+        return models
+
+    def quantized(src: str, dst: str, name: str) -> None:
+        quantize_folder(src, dst)
+        with open(os.path.join(dst, "overfill.json")) as f:
+            m = json.load(f)
+        m["name"] = name
+        with open(os.path.join(dst, "overfill.json"), "w") as f:
+            json.dump(m, f, indent=2)
+
     if not os.path.exists(os.path.join(fp32, "overfill.json")):
-        tok_dir = os.path.join(a.out, "_tokenizer")
-        files = sorted(glob.glob("/usr/lib/python3.*/[a-k]*.py"))[:60]
-        vocab, merges = bpe.train([open(p, encoding="utf-8", errors="ignore").read() for p in files], FULL_150M.vocab_size)
-        bpe.save(vocab, merges, tok_dir, FULL_150M.max_position)
-        full = LlamaLM(FULL_150M)
-        init_random(full, 11, std=0.02)
-        calib = torch.randint(6, FULL_150M.vocab_size, (2, 64), generator=torch.Generator().manual_seed(11))
-        decoder = prune_width(full, activation_importance(full, calib), DECODER_HIDDEN, DECODER_INTERMEDIATE)
-        write_pair(fp32, full, decoder, tok_dir, "rand-150m-fp32", "random weights, realistic shapes (benchmark only)",
+        write_pair(fp32, *pair(), tok_dir, "rand-150m-fp32", "random weights, realistic shapes (benchmark only)",
                    fim_order="spm")
     if not os.path.exists(os.path.join(int8, "overfill.json")):
-        quantize_folder(fp32, int8)
-        with open(os.path.join(int8, "overfill.json")) as f:
-            m = json.load(f)
-        m["name"] = "rand-150m-int8"
-        with open(os.path.join(int8, "overfill.json"), "w") as f:
-            json.dump(m, f, indent=2)
-    print(json.dumps({"pairs": [fp32, int8]}))
+        quantized(fp32, int8, "rand-150m-int8")
+    if not os.path.exists(os.path.join(kv8, "overfill.json")):
+        staging = kv8 + ".fp32"
+        write_pair(staging, *pair(), tok_dir, "rand-150m-int8-kv8", "random weights, realistic shapes, int8 KV cache (benchmark only)",
+                   fim_order="spm", kv_dtype="int8")
+        quantized(staging, kv8, "rand-150m-int8-kv8")
+        shutil.rmtree(staging)
+    print(json.dumps({"pairs": [fp32, int8, kv8]}))
 
 
 if __name__ == "__main__":

@@ -34,33 +34,43 @@ CACHE_LAYOUTS = ("hf", "static")
 # the cache's memory, but the graph must cast the whole past to float32 on every run, and on
 # CPU those Casts cost what the smaller reads save (150M int8 decoder at 2048 context: attention
 # matmuls ~45% cheaper, Casts 2.1 of 11.8 ms per step; see docs/model-format.md). float32 is the default.
-KV_DTYPES = {"float16": torch.float16, "float32": torch.float32}
+# int8 (static layout only) stores each key and value row as int8 with a float32 scale: a quarter
+# of float32's bytes, read as stored by the decode steps' MatMulInteger (static_attention.py).
+KV_DTYPES = ("float32", "float16", "int8")
+
+
+def past_tensors_per_layer(kv_dtype: str) -> int:
+    """key, value; int8 adds key_scale, value_scale."""
+    return 4 if kv_dtype == "int8" else 2
 
 
 class _OnnxWrapper(torch.nn.Module):
     """Flattens the per-layer past into positional inputs for torch.onnx.export."""
 
-    def __init__(self, model: LlamaLM, static: bool):
+    def __init__(self, model: LlamaLM, static: bool, per_layer: int):
         super().__init__()
         self.model = model
         self.static = static
+        self.per_layer = per_layer
 
     def forward(self, input_ids, attention_mask, position_ids, *flat_past):
-        past = [(flat_past[2 * i], flat_past[2 * i + 1]) for i in range(self.model.cfg.num_layers)]
+        n = self.per_layer
+        past = [tuple(flat_past[n * i:n * (i + 1)]) for i in range(self.model.cfg.num_layers)]
         logits, presents = self.model(input_ids, attention_mask, position_ids, past, last_only=True,
                                       static=self.static)
         out = [logits]
-        for k, v in presents:
-            out += [k, v]
+        for present in presents:
+            out += list(present)
         return tuple(out)
 
 
-def io_names(num_layers: int):
+def io_names(num_layers: int, kv_dtype: str = "float32"):
+    parts = ["key", "value", "key_scale", "value_scale"][:past_tensors_per_layer(kv_dtype)]
     ins = ["input_ids", "attention_mask", "position_ids"]
     outs = ["logits"]
     for i in range(num_layers):
-        ins += [f"past_key_values.{i}.key", f"past_key_values.{i}.value"]
-        outs += [f"present.{i}.key", f"present.{i}.value"]
+        ins += [f"past_key_values.{i}.{part}" for part in parts]
+        outs += [f"present.{i}.{part}" for part in parts]
     return ins, outs
 
 
@@ -68,6 +78,7 @@ def io_names(num_layers: int):
 def export_graph(model: LlamaLM, path: str, cache_layout: str = "static", kv_dtype: str = "float32") -> None:
     """One graph for prefill and decode steps; logits only for the last position ([b, 1, V])."""
     assert cache_layout in CACHE_LAYOUTS and kv_dtype in KV_DTYPES
+    assert kv_dtype != "int8" or cache_layout == "static", "an int8 KV cache needs the static cache layout"
     static = cache_layout == "static"
     cfg = model.cfg
     model.eval()
@@ -77,25 +88,31 @@ def export_graph(model: LlamaLM, path: str, cache_layout: str = "static", kv_dty
     pos = torch.arange(p, p + s)[None]
     past = []
     for _ in range(cfg.num_layers):
-        past += [torch.zeros(1, cfg.num_kv_heads, p, cfg.head_dim, dtype=KV_DTYPES[kv_dtype])] * 2
-    ins, outs = io_names(cfg.num_layers)
+        if kv_dtype == "int8":
+            kv = torch.zeros(1, cfg.num_kv_heads, p, cfg.head_dim)
+            scale = torch.ones(1, cfg.num_kv_heads, 1, p)
+            past += [kv.to(torch.uint8), kv.to(torch.int8), scale, scale]
+        else:
+            past += [torch.zeros(1, cfg.num_kv_heads, p, cfg.head_dim, dtype=getattr(torch, kv_dtype))] * 2
+    ins, outs = io_names(cfg.num_layers, kv_dtype)
     # Batch is fixed at 1 (an editor completes one cursor at a time); lengths are symbolic.
     axes: Dict[str, Dict[int, str]] = {
         "input_ids": {1: "sequence"},
         "attention_mask": {1: "total_sequence"},
         "position_ids": {1: "sequence"},
     }
+    # Scales are [b, KV, 1, positions]: one per row, laid out as a row per head.
     for name in ins[3:]:
-        axes[name] = {2: "past_sequence"}
+        axes[name] = {3 if name.endswith("_scale") else 2: "past_sequence"}
     for name in outs[1:]:
-        axes[name] = {2: "sequence" if static else "total_sequence"}
-    model.export_mode(True).kv_precision(kv_dtype == "float16")
+        axes[name] = {3 if name.endswith("_scale") else 2: "sequence" if static else "total_sequence"}
+    model.export_mode(True).kv_precision(kv_dtype)
     try:
-        torch.onnx.export(_OnnxWrapper(model, static), (ids, mask, pos, *past), path, input_names=ins,
+        torch.onnx.export(_OnnxWrapper(model, static, past_tensors_per_layer(kv_dtype)), (ids, mask, pos, *past), path, input_names=ins,
                           output_names=outs, dynamic_axes=axes, opset_version=OPSET, do_constant_folding=True,
                           custom_opsets={"com.microsoft": 1, static_attention.DOMAIN: 1})
     finally:
-        model.export_mode(False).kv_precision(False)
+        model.export_mode(False).kv_precision("float32")
     if static:
         graph = onnx.load(path)
         static_attention.expand(graph)
@@ -145,6 +162,9 @@ def write_pair(folder: str, full: LlamaLM, decoder: LlamaLM, tokenizer_dir: str,
         "io": {"inputIds": "input_ids", "attentionMask": "attention_mask", "positionIds": "position_ids",
                "pastKey": "past_key_values.{i}.key", "pastValue": "past_key_values.{i}.value",
                "presentKey": "present.{i}.key", "presentValue": "present.{i}.value",
+               **({"pastKeyScale": "past_key_values.{i}.key_scale", "pastValueScale": "past_key_values.{i}.value_scale",
+                   "presentKeyScale": "present.{i}.key_scale", "presentValueScale": "present.{i}.value_scale"}
+                  if kv_dtype == "int8" else {}),
                "logits": "logits", "logitsPositions": "last"},
         "opset": OPSET,
     }
@@ -163,23 +183,22 @@ def greedy(full: LlamaLM, decoder: LlamaLM, prompt: List[int], n_new: int, mode:
 
     The prefill model writes the prompt's KV and picks the first token; the step model
     generates the rest, attending to that KV. Returns (ids, per-step top-5 logits)."""
-    half = kv_dtype == "float16"
-    full.kv_precision(half)
-    decoder.kv_precision(half)
+    full.kv_precision(kv_dtype)
+    decoder.kv_precision(kv_dtype)
     try:
-        return _greedy(full, decoder, prompt, n_new, mode)
+        return _greedy(full, decoder, prompt, n_new, mode, kv_dtype)
     finally:
-        full.kv_precision(False)
-        decoder.kv_precision(False)
+        full.kv_precision("float32")
+        decoder.kv_precision("float32")
 
 
-def _greedy(full: LlamaLM, decoder: LlamaLM, prompt: List[int], n_new: int, mode: str):
+def _greedy(full: LlamaLM, decoder: LlamaLM, prompt: List[int], n_new: int, mode: str, kv_dtype: str):
     prefill_m = decoder if mode == "decoder" else full
     step_m = full if mode == "full" else decoder
     n = len(prompt)
     ids = torch.tensor([prompt])
     logits, past = prefill_m(ids, torch.ones(1, n, dtype=torch.long), torch.arange(n)[None],
-                             empty_past(prefill_m.cfg))
+                             empty_past(prefill_m.cfg, kv_dtype=kv_dtype))
     out, tops = [], []
     for step in range(n_new):
         last = logits[0, -1]

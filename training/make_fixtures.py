@@ -95,6 +95,9 @@ def main() -> None:
         # Pair A with a float16 KV cache (its reference.json is computed with float16 KV too).
         make_pair(os.path.join(a.out, "pair-a-f16"), TINY, 1, tok_dir, tok, "fixture-a-f16", "pair A, float16 KV",
                   kv_dtype="float16")
+        # Pair A with an int8 KV cache (its reference.json is computed with int8 KV too).
+        make_pair(os.path.join(a.out, "pair-a-i8kv"), TINY, 1, tok_dir, tok, "fixture-a-i8kv", "pair A, int8 KV",
+                  kv_dtype="int8")
         # A decoder whose KV layout does not match its full model: twice the KV heads.
         mis = os.path.join(a.out, "mismatched")
         make_pair(mis, TINY, 3, tok_dir, tok, "fixture-mismatched", "decoder KV heads differ",

@@ -17,7 +17,19 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-KV = List[Tuple[torch.Tensor, torch.Tensor]]
+KV = List[Tuple[torch.Tensor, ...]]
+
+# int8 KV cache (manifest kv.dtype "int8"): each new key and value row (one KV head, one position)
+# is stored as int8 with its own float32 scale, so a position's stored values never depend on
+# which other positions share its run. Keys are kept as uint8 = int8 + 128 (the uint8 operand of
+# MatMulInteger), values as int8. See docs/model-format.md.
+KV_INT8_OFFSET = 128
+# A decode step quantizes its query rows to 7 bits and its probability rows to 0..127: on AVX2
+# CPUs without VNNI, onnxruntime's uint8 x int8 kernels add pairs of products in int16, and
+# 255 * 63 * 2 and 127 * 127 * 2 are the largest sums that cannot overflow it.
+KV_INT8_Q_LEVELS = 63.0
+KV_INT8_P_LEVELS = 127.0
+KV_INT8_TINY = 1e-30  # a scale floor: an all-zero row quantizes to zeros, not to NaN
 
 
 @dataclass
@@ -120,6 +132,58 @@ def static_attention(qg, k, v, kp, vp, mask):
     return torch.matmul(att[..., :p], vp) + torch.matmul(att[..., p:], v)
 
 
+def quantize_kv_rows(x: torch.Tensor):
+    """x [b, KV, s, d] -> (integers in [-127, 127] as float, scale [b, KV, 1, s]): one scale per row."""
+    scale = x.abs().amax(-1, keepdim=True).clamp_min(KV_INT8_TINY) / 127.0
+    return torch.round(x / scale), scale.transpose(2, 3)
+
+
+def int8_attention(qg, kq, vq, ks, vs, mask, decode: bool):
+    """Attention over an int8 KV cache, as the exported graphs compute it (static_attention.py).
+    qg [b, KV, g*s, d] scaled queries; kq/vq [b, KV, T, d] the stored integers (keys without their
+    +128 offset) as float; ks/vs [b, KV, 1, T] their scales; mask [b, 1, g*s, T] additive.
+
+    prefill (many new tokens): float queries against the integer keys, each score scaled by its
+        key's scale; probabilities times value scales against the integer values.
+    decode (one new token): the same, but queries and probabilities are quantized per row too,
+        so both products run as integer matmuls (MatMulInteger) that read the int8 cache as it is:
+        no float copy of it per step. float64 here only keeps the integer sums exact."""
+    if decode:
+        qs = qg.abs().amax(-1, keepdim=True).clamp_min(KV_INT8_TINY) / KV_INT8_Q_LEVELS
+        qi = torch.round(qg / qs)
+        scores = torch.matmul(qi.double(), kq.double().transpose(2, 3)).float() * qs * ks
+    else:
+        scores = torch.matmul(qg, kq.transpose(2, 3)) * ks
+    pv = torch.softmax(scores + mask, dim=-1) * vs
+    if not decode:
+        return torch.matmul(pv, vq)
+    ps = pv.amax(-1, keepdim=True).clamp_min(KV_INT8_TINY) / KV_INT8_P_LEVELS
+    return torch.matmul(torch.round(pv / ps).double(), vq.double()).float() * ps
+
+
+def _int8_static_reference(qg, k, v, ks, vs, kp, vp, kps, vps, mask):
+    """The int8 placeholder's meaning: past and new joined, decode math for one new token."""
+    decode = k.shape[2] == 1
+    kq = torch.cat([kp, k], dim=2).float() - KV_INT8_OFFSET
+    vq = torch.cat([vp, v], dim=2).float()
+    return int8_attention(qg, kq, vq, torch.cat([kps, ks], -1), torch.cat([vps, vs], -1), mask, decode)
+
+
+class StaticAttentionInt8(torch.autograd.Function):
+    """The int8-cache form of StaticAttention (below): the same placeholder op with ten inputs
+    (queries, new and past keys, values and their scales, mask), expanded by static_attention.py."""
+
+    @staticmethod
+    def forward(ctx, qg, k, v, ks, vs, kp, vp, kps, vps, mask):
+        return _int8_static_reference(qg, k, v, ks, vs, kp, vp, kps, vps, mask)
+
+    @staticmethod
+    def symbolic(g, qg, k, v, ks, vs, kp, vp, kps, vps, mask):
+        out = g.op("com.overfill::StaticAttention", qg, k, v, ks, vs, kp, vp, kps, vps, mask)
+        out.setType(qg.type())
+        return out
+
+
 class StaticAttention(torch.autograd.Function):
     """static_attention that exports as one placeholder node, com.overfill::StaticAttention, which
     training/static_attention.py expands into an If: a decode step (one new token) keeps the past
@@ -147,6 +211,7 @@ class Attention(nn.Module):
         self.o_proj = nn.Linear(cfg.num_heads * cfg.head_dim, cfg.hidden_size, bias=False)
         self.fixed_batch = False  # set by export_mode()
         self.kv_half = False      # set by kv_precision(): K/V stored as float16
+        self.kv_int8 = False      # set by kv_precision(): K/V stored as int8 with per-row scales
 
     def forward(self, x, rope, mask, past: Optional[Tuple[torch.Tensor, torch.Tensor]], static: bool = False):
         """rope: (cos, sin) [b, 1, s, d], or in exported graphs (position_ids, cos_cache, sin_cache)
@@ -186,7 +251,9 @@ class Attention(nn.Module):
         # GQA without copying KV per query head: the g query heads sharing a KV head become
         # g*s rows of one matmul against that KV head. Head h uses KV head h // g.
         qg = q.reshape(b, c.num_kv_heads, gs, c.head_dim) * (1.0 / math.sqrt(c.head_dim))
-        if static:
+        if self.kv_int8:
+            y, present = self._int8(qg, k, v, past, mask, static)
+        elif static:
             present = (k, v)
             kp, vp = past if past is not None else (k[:, :, :0], v[:, :, :0])
             if self.kv_half:  # attention itself runs in float32
@@ -204,6 +271,19 @@ class Attention(nn.Module):
             y = torch.matmul(att, v)                                                  # [b, KV, g*s, d]
         y = y.reshape(b, c.num_heads, s, c.head_dim).transpose(1, 2).reshape(b, s, c.num_heads * c.head_dim)
         return self.o_proj(y), present
+
+    def _int8(self, qg, k, v, past, mask, static: bool):
+        """int8 cache: past and present are (keys uint8, values int8, key scales, value scales)."""
+        kq, ks = quantize_kv_rows(k)
+        vq, vs = quantize_kv_rows(v)
+        k8, v8 = (kq + KV_INT8_OFFSET).to(torch.uint8), vq.to(torch.int8)
+        if past is None:
+            past = (k8[:, :, :0], v8[:, :, :0], ks[..., :0], vs[..., :0])
+        if static and self.fixed_batch:
+            return StaticAttentionInt8.apply(qg, k8, v8, ks, vs, *past, mask), (k8, v8, ks, vs)
+        joined = (torch.cat([past[0], k8], 2), torch.cat([past[1], v8], 2), torch.cat([past[2], ks], -1), torch.cat([past[3], vs], -1))
+        y = _int8_static_reference(qg, k8, v8, ks, vs, *past, mask)
+        return y, ((k8, v8, ks, vs) if static else joined)
 
 
 class MLP(nn.Module):
@@ -299,18 +379,24 @@ class LlamaLM(nn.Module):
             layer.self_attn.fixed_batch = on
         return self
 
-    def kv_precision(self, half: bool) -> "LlamaLM":
-        """float16 KV cache (manifest kv.dtype "float16") or float32. Inference and export only."""
+    def kv_precision(self, dtype: str) -> "LlamaLM":
+        """The KV cache's element type (manifest kv.dtype): "float32", "float16" or "int8".
+        Inference and export only."""
+        assert dtype in ("float32", "float16", "int8"), dtype
         for layer in self.layers:
-            layer.self_attn.kv_half = half
+            layer.self_attn.kv_half = dtype == "float16"
+            layer.self_attn.kv_int8 = dtype == "int8"
         return self
 
     def num_params(self) -> int:
         return sum(p.numel() for p in self.parameters())
 
 
-def empty_past(cfg: ModelConfig, batch: int = 1) -> KV:
+def empty_past(cfg: ModelConfig, batch: int = 1, kv_dtype: str = "float32") -> KV:
     z = torch.zeros(batch, cfg.num_kv_heads, 0, cfg.head_dim)
+    if kv_dtype == "int8":
+        scale = torch.zeros(batch, cfg.num_kv_heads, 1, 0)
+        return [(z.to(torch.uint8), z.to(torch.int8), scale, scale) for _ in range(cfg.num_layers)]
     return [(z, z) for _ in range(cfg.num_layers)]
 
 

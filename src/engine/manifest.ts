@@ -11,9 +11,13 @@ export interface GraphInfo {
   intermediateSize?: number;
 }
 
-/** Element type of past/present tensors (float16 halves the cache's memory; see docs/model-format.md). */
-export type KvDtype = 'float32' | 'float16';
-export const KV_DTYPES: readonly KvDtype[] = ['float32', 'float16'];
+/**
+ * What past/present tensors hold (docs/model-format.md): float32; float16 (half the memory); or
+ * int8, a quarter of float32's bytes: keys as uint8 (int8 + 128), values as int8, and a float32
+ * scale per key and value row in extra key_scale/value_scale tensors. int8 needs the static layout.
+ */
+export type KvDtype = 'float32' | 'float16' | 'int8';
+export const KV_DTYPES: readonly KvDtype[] = ['float32', 'float16', 'int8'];
 
 export interface KvLayout {
   numLayers: number;
@@ -44,6 +48,11 @@ export interface IoNames {
   pastValue: string;
   presentKey: string;
   presentValue: string;
+  /** int8 caches only: the per-row scales, [batch, kvHeads, 1, positions]. */
+  pastKeyScale: string;
+  pastValueScale: string;
+  presentKeyScale: string;
+  presentValueScale: string;
   logits: string;
 }
 
@@ -73,11 +82,22 @@ const DEFAULT_IO: IoNames = {
   pastValue: 'past_key_values.{i}.value',
   presentKey: 'present.{i}.key',
   presentValue: 'present.{i}.value',
+  pastKeyScale: 'past_key_values.{i}.key_scale',
+  pastValueScale: 'past_key_values.{i}.value_scale',
+  presentKeyScale: 'present.{i}.key_scale',
+  presentValueScale: 'present.{i}.value_scale',
   logits: 'logits',
 };
 
 export function layerName(pattern: string, layer: number): string {
   return pattern.replace('{i}', String(layer));
+}
+
+/** One layer's cache inputs and outputs, in the order runtime/kvCache.ts keeps them. */
+export function layerCacheNames(io: IoNames, dtype: KvDtype, layer: number): { past: string[]; present: string[] } {
+  const past = dtype === 'int8' ? [io.pastKey, io.pastValue, io.pastKeyScale, io.pastValueScale] : [io.pastKey, io.pastValue];
+  const present = dtype === 'int8' ? [io.presentKey, io.presentValue, io.presentKeyScale, io.presentValueScale] : [io.presentKey, io.presentValue];
+  return { past: past.map((p) => layerName(p, layer)), present: present.map((p) => layerName(p, layer)) };
 }
 
 export async function readManifest(folder: string): Promise<ModelManifest> {
@@ -126,6 +146,7 @@ function validate(raw: Record<string, unknown>, file: string, folder: string): M
   const stop = Array.isArray(tokens.stop) ? tokens.stop.map((s, i) => str(s, `tokens.stop[${i}]`)) : fail('"tokens.stop" must be a list');
   const kvDtype = (v: unknown): KvDtype => (KV_DTYPES.includes(v as KvDtype) ? (v as KvDtype) : fail(`"kv.dtype" must be one of ${KV_DTYPES.map((d) => `"${d}"`).join(', ')}`));
   const cacheLayout = (v: unknown): CacheLayoutName => (v === 'hf' || v === 'static' ? v : fail('"kv.cacheLayout" must be "hf" or "static"'));
+  if (kv.dtype === 'int8' && (kv.cacheLayout ?? 'hf') !== 'static') fail('"kv.dtype" "int8" needs "kv.cacheLayout" "static"');
   const fimOrder = raw.fimOrder ?? 'psm';
   if (fimOrder !== 'psm' && fimOrder !== 'spm') fail('"fimOrder" must be "psm" or "spm"');
   return Object.freeze({

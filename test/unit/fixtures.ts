@@ -9,6 +9,8 @@ export const PAIR_A = path.join(FIXTURES, 'pair-a');
 export const PAIR_A_HF = path.join(FIXTURES, 'pair-a-hf');
 export const PAIR_A_F16 = path.join(FIXTURES, 'pair-a-f16');
 export const PAIR_A_INT8 = path.join(FIXTURES, 'pair-a-int8');
+/** Pair A with an int8 KV cache (its weights stay float32). */
+export const PAIR_A_I8KV = path.join(FIXTURES, 'pair-a-i8kv');
 export const PAIR_B = path.join(FIXTURES, 'pair-b');
 export const MISMATCHED = path.join(FIXTURES, 'mismatched');
 export const MISMATCHED_DTYPE = path.join(FIXTURES, 'mismatched-dtype');

@@ -10,13 +10,15 @@ import { generate, GENERATION_MODES } from '../../src/engine/generate/generate';
 import { StaticKvCache, type KvCache } from '../../src/engine/runtime/kvCache';
 import type { CausalLm } from '../../src/engine/runtime/onnxCausalLm';
 import { loadModelPair, type ModelPair } from '../../src/engine/runtime/loadModelPair';
-import { PAIR_A, PAIR_A_HF, PAIR_A_INT8, readReference } from './fixtures';
+import { PAIR_A, PAIR_A_HF, PAIR_A_I8KV, PAIR_A_INT8, readReference } from './fixtures';
 
 const FILE = 'export function area(width: number, height: number): number {\n  return width * height;\n}\n\nexport function perimeter(w: number, h: number) {\n  return ';
 const base = { suffix: '\n}\n', languageId: 'typescript', maxNewTokens: 10, contextTokens: 512, maxLines: 100 };
 
-// int8 too: its activations are quantized per row, so cached and one-run prefills agree.
-for (const folder of [PAIR_A, PAIR_A_HF, PAIR_A_INT8]) {
+// int8 weights too: their activations are quantized per row, so cached and one-run prefills agree.
+// int8 KV too: its one-token runs round queries and probabilities, so prompt positions never run
+// alone (generate.ts); the runs below exercise that rule.
+for (const folder of [PAIR_A, PAIR_A_HF, PAIR_A_INT8, PAIR_A_I8KV]) {
   describe(`prompt cache in the engine: ${folder.split('/').pop()}`, () => {
     let cached: CompletionEngine;
     let cold: CompletionEngine;
@@ -42,11 +44,11 @@ for (const folder of [PAIR_A, PAIR_A_HF, PAIR_A_INT8]) {
       });
     }
 
-    it('the same prompt twice re-runs only its last token and repeats itself exactly', async () => {
+    it('the same prompt twice re-runs only its last two tokens (no prompt run of one) and repeats itself exactly', async () => {
       cached.clearCache();
       const a = await cached.complete({ ...base, prefix: FILE });
       const b = await cached.complete({ ...base, prefix: FILE });
-      assert.equal(b.reusedTokens, b.promptTokens - 1);
+      assert.equal(b.reusedTokens, b.promptTokens - 2);
       assert.deepEqual(b.ids, a.ids);
     });
   });
@@ -182,6 +184,40 @@ describe('PromptCache bookkeeping', () => {
     c32.reserve(70);
     c16.reserve(70);
     assert.equal(c16.bytes * 2, c32.bytes);
+  });
+
+  it('an int8 cache keeps keys, values and their per-row scales per head through re-layouts, at one byte per value plus two float scales per row', () => {
+    const layout = { numLayers: 1, numKvHeads: 2, headDim: 4, dtype: 'int8' } as const;
+    const c8 = new StaticKvCache(layout);
+    const c32 = new StaticKvCache({ ...layout, dtype: 'float32' });
+    // position i: head 0 keys (i % 256) and values (i % 100), head 1 their complements; scales i and -i
+    for (let i = 0; i < 130; i++) {
+      const k = new Uint8Array([...Array(4).fill(i % 256), ...Array(4).fill(255 - (i % 256))]);
+      const v = new Int8Array([...Array(4).fill(i % 100), ...Array(4).fill(-(i % 100))]);
+      c8.absorb([new ort.Tensor('uint8', k, [1, 2, 1, 4]), new ort.Tensor('int8', v, [1, 2, 1, 4]), new ort.Tensor('float32', new Float32Array([i, -i]), [1, 2, 1, 1]), new ort.Tensor('float32', new Float32Array([i, -i]), [1, 2, 1, 1])], 1);
+    }
+    c32.absorb([new ort.Tensor('float32', new Float32Array(8), [1, 2, 1, 4]), new ort.Tensor('float32', new Float32Array(8), [1, 2, 1, 4])], 1);
+    const check = (): void => {
+      const [keys, values, keyScales, valueScales] = c8.pastTensors();
+      const cap = keys.dims[2];
+      assert.deepEqual([keys.type, values.type, keyScales.type], ['uint8', 'int8', 'float32']);
+      assert.deepEqual(keyScales.dims, [1, 2, 1, cap], 'scales are one row per head');
+      for (const i of [0, 64, 129]) {
+        assert.deepEqual([(keys.data as Uint8Array)[4 * i], (keys.data as Uint8Array)[4 * (cap + i)]], [i, 255 - i]);
+        assert.deepEqual([(values.data as Int8Array)[4 * i + 3], (values.data as Int8Array)[4 * (cap + i)]], [i % 100, -(i % 100) || 0]);
+        assert.deepEqual([(keyScales.data as Float32Array)[i], (valueScales.data as Float32Array)[cap + i]], [i, -i]);
+      }
+    };
+    check();
+    c8.reserve(1000);
+    check();
+    c8.reserve(0);
+    check();
+    // per position and head: 4 + 4 bytes of K/V and 8 of scales, against 32
+    const fresh8 = new StaticKvCache(layout);
+    fresh8.reserve(130);
+    c32.reserve(130);
+    assert.equal(fresh8.bytes * 2, c32.bytes);
   });
 
   it('a growing buffer keeps its content and masks its free slots', () => {

@@ -84,12 +84,12 @@ def test_float16_kv_gives_the_same_logits_in_one_run_or_in_chunks():
     diffs, rounding = [], []
     for seed in range(10):
         ids = torch.randint(6, 300, (1, 12), generator=torch.Generator().manual_seed(seed))
-        full.kv_precision(True)
+        full.kv_precision("float16")
         whole, pres = full(ids, ones(12), torch.arange(12)[None], empty_past(CFG), static=True)
         assert pres[0][0].dtype == torch.float16
         _, past = full(ids[:, :5], ones(5), torch.arange(5)[None], empty_past(CFG), static=True)
         chunked, _ = full(ids[:, 5:], ones(12), torch.arange(5, 12)[None], past, static=True)
-        full.kv_precision(False)
+        full.kv_precision("float32")
         exact, _ = full(ids, ones(12), torch.arange(12)[None], empty_past(CFG), static=True)
         diffs.append(float((whole - chunked).abs().max()))
         rounding.append(float((whole - exact).abs().max()))
@@ -97,6 +97,51 @@ def test_float16_kv_gives_the_same_logits_in_one_run_or_in_chunks():
     rounding.sort()
     assert diffs[5] < 2e-5 and diffs[-1] < 5e-4, diffs
     assert 2e-4 < rounding[5] < 1e-2, rounding  # the rounding shows, and stays small
+
+
+def test_int8_kv_one_run_or_chunks_agree_and_a_step_rounds_only_queries_and_probabilities():
+    """int8 KV: each new key/value row is quantized with its own scale before attention, so a
+    prompt prefilled in one run or in chunks gives the same logits; a one-token step (decode
+    form) also rounds its queries and probabilities, which moves logits a little."""
+    full, _ = tiny_pair(6)
+    ones = lambda n: torch.ones(1, n, dtype=torch.long)  # noqa: E731
+    ids = torch.randint(6, 300, (1, 12), generator=torch.Generator().manual_seed(0))
+    full.kv_precision("int8")
+    whole, pres = full(ids, ones(12), torch.arange(12)[None], empty_past(CFG, kv_dtype="int8"))
+    assert [t.dtype for t in pres[0]] == [torch.uint8, torch.int8, torch.float32, torch.float32]
+    assert pres[0][0].shape == (1, 2, 12, 8) and pres[0][2].shape == (1, 2, 1, 12)
+    _, past = full(ids[:, :5], ones(5), torch.arange(5)[None], empty_past(CFG, kv_dtype="int8"))
+    chunked, _ = full(ids[:, 5:], ones(12), torch.arange(5, 12)[None], past)
+    _, past11 = full(ids[:, :11], ones(11), torch.arange(11)[None], empty_past(CFG, kv_dtype="int8"))
+    step, _ = full(ids[:, 11:], ones(12), torch.arange(11, 12)[None], past11)
+    full.kv_precision("float32")
+    exact, _ = full(ids, ones(12), torch.arange(12)[None], empty_past(CFG))
+    assert float((whole - chunked).abs().max()) < 2e-5
+    assert 1e-6 < float((whole - step).abs().max()) < 0.05 * float(whole.abs().max())
+    assert 1e-4 < float((whole - exact).abs().max()) < 0.05 * float(whole.abs().max())
+
+
+def test_int8_kv_export_reads_the_cache_with_integer_matmuls_in_decode_steps():
+    full, dec = tiny_pair(2)
+    with tempfile.TemporaryDirectory() as d:
+        tok_dir = os.path.join(d, "tok")
+        vocab, merges = bpe.train([TEXT], 300)
+        bpe.save(vocab, merges, tok_dir, 256)
+        out = os.path.join(d, "pair")
+        manifest = write_pair(out, full, dec, tok_dir, "t", "test", kv_dtype="int8")
+        assert manifest["kv"]["dtype"] == "int8" and manifest["io"]["pastKeyScale"] == "past_key_values.{i}.key_scale"
+        g = onnx.load(os.path.join(out, "decoder.onnx"))
+        onnx.checker.check_model(g)
+        ins, outs = io_names(2, "int8")
+        assert [i.name for i in g.graph.input] == ins and ins[3:7] == [
+            "past_key_values.0.key", "past_key_values.0.value", "past_key_values.0.key_scale", "past_key_values.0.value_scale"]
+        assert [o.name for o in g.graph.output] == outs
+        types = [t.type.tensor_type.elem_type for t in g.graph.input[3:7]]
+        assert types == [onnx.TensorProto.UINT8, onnx.TensorProto.INT8, onnx.TensorProto.FLOAT, onnx.TensorProto.FLOAT]
+        for n in [n for n in g.graph.node if n.op_type == "If"]:
+            branches = {a.name: [x.op_type for x in a.g.node] for a in n.attribute}
+            assert branches["else_branch"].count("MatMulInteger") == 4  # past and new, keys and values
+            assert "MatMulInteger" not in branches["then_branch"] and branches["then_branch"].count("Concat") == 4
 
 
 def test_export_writes_a_valid_pair_folder():

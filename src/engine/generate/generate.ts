@@ -76,22 +76,33 @@ export async function generate(models: ModelRoles, promptIds: readonly number[],
     if (opts.signal?.aborted) throw abortError();
   };
   throwIfAborted();
-  const chunk = Math.max(1, opts.prefillChunk ?? DEFAULT_PREFILL_CHUNK);
+  const chunk = Math.max(2, opts.prefillChunk ?? DEFAULT_PREFILL_CHUNK);
   const t0 = performance.now();
   const { cache, reused } = opts.cache ? opts.cache.checkout(prefillRole, promptIds, () => prefill.newCache()) : { cache: prefill.newCache(), reused: 0 };
   const ids: number[] = [];
+  /** First prompt position this request runs (reused ones before it come from the cache). */
+  let start = reused;
   let stopReason: StopReason = 'max-tokens';
   let t1 = t0;
   try {
     // The prompt's KV always comes from the prefill model. Each chunk attends to every slot of
     // the cache, free or not, so it runs on a cache sized to what it holds (a reused cache from
     // a longer prompt is shrunk; appending a chunk grows it by that chunk only).
+    //
+    // Every prompt run covers at least two positions. A graph picks its attention formulation by
+    // the run's length (training/static_attention.py); with an int8 KV cache the one-token form
+    // also rounds queries and probabilities. Prompt positions therefore always take the prompt
+    // form, so a cached request gives exactly the tokens of an uncached one.
     let logits: Float32Array = new Float32Array(0);
     cache.plan(promptIds.length + opts.maxNewTokens); // one allocation; chunks re-lay it out in place
-    for (let at = reused; at < promptIds.length; at += chunk) {
+    if (promptIds.length - reused === 1 && reused > 0) cache.truncate(--start);
+    for (let at = start; at < promptIds.length; ) {
       throwIfAborted();
+      let end = Math.min(promptIds.length, at + chunk);
+      if (promptIds.length - end === 1) end++; // no one-token run at the end
       cache.reserve(at);
-      logits = await prefill.forward(promptIds.slice(at, at + chunk), cache);
+      logits = await prefill.forward(promptIds.slice(at, end), cache);
+      at = end;
     }
     cache.reserve(promptIds.length + opts.maxNewTokens); // decode steps never grow (copy) the cache
     t1 = performance.now();
@@ -120,5 +131,5 @@ export async function generate(models: ModelRoles, promptIds: readonly number[],
     // Also after an abort: the prompt positions prefilled so far serve the next request.
     opts.cache?.checkin(prefillRole, promptIds, cache);
   }
-  return { ids, stopReason, reusedTokens: reused, prefillMs: t1 - t0, decodeMs: performance.now() - t1 };
+  return { ids, stopReason, reusedTokens: start, prefillMs: t1 - t0, decodeMs: performance.now() - t1 };
 }

@@ -2,7 +2,7 @@
 // the decoder must accept exactly the KV tensors the full model writes.
 import type * as ort from 'onnxruntime-node';
 import { OverfillError } from '../errors';
-import { KV_DTYPES, layerName, type IoNames, type KvDtype, type KvLayout, type ModelManifest } from '../manifest';
+import { KV_DTYPES, layerCacheNames, layerName, type IoNames, type KvDtype, type KvLayout, type ModelManifest } from '../manifest';
 
 export interface GraphLayout extends KvLayout {
   /** Vocabulary size of the logits output, or undefined when the graph leaves it symbolic. */
@@ -39,26 +39,38 @@ export function readGraphLayout(session: ort.InferenceSession, io: IoNames, file
   if (!shape || shape.length !== 4 || typeof numKvHeads !== 'number' || typeof headDim !== 'number') {
     throw new OverfillError('MODEL_INVALID', `${file}: input "${layerName(io.pastKey, 0)}" has shape [${shape?.join(', ')}], not [batch, kvHeads, past, headDim] with fixed kvHeads and headDim. Re-export it with training/export.py.`);
   }
-  const dtype = tensorType(session.inputMetadata, layerName(io.pastKey, 0)) as KvDtype;
-  if (!KV_DTYPES.includes(dtype)) {
-    throw new OverfillError('MODEL_INVALID', `${file}: input "${layerName(io.pastKey, 0)}" holds ${dtype}; the engine reads KV caches of ${KV_DTYPES.join(' or ')}. Re-export it with training/export.py.`);
+  // An int8 cache keeps its keys as uint8 (int8 + 128); the layer's value and scale tensors say the rest.
+  const keyType = tensorType(session.inputMetadata, layerName(io.pastKey, 0));
+  const dtype = (keyType === 'uint8' ? 'int8' : keyType) as KvDtype;
+  if (!KV_DTYPES.includes(dtype) || keyType === 'int8') {
+    throw new OverfillError('MODEL_INVALID', `${file}: input "${layerName(io.pastKey, 0)}" holds ${keyType}; the engine reads KV caches of float32, float16, or int8 (keys as uint8). Re-export it with training/export.py.`);
   }
+  // Expected type and shape of each cache tensor, in layerCacheNames order.
+  const expected: Array<{ type: string; scale: boolean }> =
+    dtype === 'int8'
+      ? [{ type: 'uint8', scale: false }, { type: 'int8', scale: false }, { type: 'float32', scale: true }, { type: 'float32', scale: true }]
+      : [{ type: dtype, scale: false }, { type: dtype, scale: false }];
   for (let i = 0; i < numLayers; i++) {
-    for (const name of [layerName(io.pastKey, i), layerName(io.pastValue, i)]) {
+    const names = layerCacheNames(io, dtype, i);
+    names.past.forEach((name, j) => {
       const s = tensorShape(session.inputMetadata, name);
-      if (!s || s.length !== 4 || s[1] !== numKvHeads || s[3] !== headDim || tensorType(session.inputMetadata, name) !== dtype) {
-        throw new OverfillError('MODEL_INVALID', `${file}: input "${name}" is ${tensorType(session.inputMetadata, name)} [${s?.join(', ')}], unlike layer 0 (${dtype}, ${numKvHeads} KV heads × head_dim ${headDim}).`);
+      const type = tensorType(session.inputMetadata, name);
+      const { type: want, scale } = expected[j];
+      const shapeOk = s && s.length === 4 && s[1] === numKvHeads && (scale ? s[2] === 1 : s[3] === headDim);
+      if (!shapeOk || type !== want) {
+        const wantShape = scale ? `[batch, ${numKvHeads}, 1, past]` : `[batch, ${numKvHeads}, past, ${headDim}]`;
+        throw new OverfillError('MODEL_INVALID', `${file}: input "${name}" is ${type ?? 'missing'} [${s?.join(', ') ?? ''}], not ${want} ${wantShape} as a ${dtype} KV cache with layer 0's ${numKvHeads} KV heads × head_dim ${headDim} needs. Re-export it with training/export.py.`);
       }
-    }
-    for (const name of [layerName(io.presentKey, i), layerName(io.presentValue, i)]) {
+    });
+    names.present.forEach((name, j) => {
       if (!session.outputNames.includes(name)) {
         throw new OverfillError('MODEL_INVALID', `${file} has no output "${name}": the engine needs every layer's present KV.`);
       }
       const type = tensorType(session.outputMetadata, name);
-      if (type !== undefined && type !== dtype) {
-        throw new OverfillError('MODEL_INVALID', `${file}: output "${name}" is ${type} but the past inputs are ${dtype}; the cache stores what the graph returns. Re-export it with training/export.py.`);
+      if (type !== undefined && type !== expected[j].type) {
+        throw new OverfillError('MODEL_INVALID', `${file}: output "${name}" is ${type} but its past input is ${expected[j].type}; the cache stores what the graph returns. Re-export it with training/export.py.`);
       }
-    }
+    });
   }
   const logits = tensorShape(session.outputMetadata, io.logits);
   if (!logits) throw new OverfillError('MODEL_INVALID', `${file} has no output "${io.logits}".`);

@@ -6,30 +6,61 @@
 //           in every chunk of a 1k prompt made prefill ~2x slower), decode reserves its budget.
 //   hf:     past/present as HF/optimum export them; every step returns the whole cache, which
 //           onnxruntime-node copies: supported for standard exports, slower at long contexts.
-// Elements are float32 or float16 (manifest kv.dtype); float16 is kept as its bit patterns in a
-// Uint16Array (Node has no Float16Array before v24; ORT takes Uint16Array for float16).
+// Elements (manifest kv.dtype): float32; float16, kept as its bit patterns in a Uint16Array (Node
+// has no Float16Array before v24; ORT takes Uint16Array for float16); or int8, which adds two
+// float32 scale tensors per layer, [1, kvHeads, 1, n] (static layout only).
 import * as ort from 'onnxruntime-node';
 import type { KvDtype, KvLayout } from '../manifest';
 
-type KvArray = Float32Array | Uint16Array;
+type ElementType = 'float32' | 'float16' | 'uint8' | 'int8';
+type KvArray = Float32Array | Uint16Array | Uint8Array | Int8Array;
 
-function allocate(dtype: KvDtype, length: number): KvArray {
-  return dtype === 'float16' ? new Uint16Array(length) : new Float32Array(length);
+/** One of a layer's cache tensors: its element type, values per position and head, and whether
+ *  it is laid out as one row per head, [1, h, 1, n] (int8 scales), or [1, h, n, width]. */
+export interface KvStream {
+  readonly type: ElementType;
+  readonly width: number;
+  readonly row: boolean;
 }
 
-function elementBytes(dtype: KvDtype): number {
-  return dtype === 'float16' ? 2 : 4;
+/** A layer's cache tensors in graph input order: key, value (int8: key_scale, value_scale too). */
+export function kvStreams(layout: KvLayout): KvStream[] {
+  const d = layout.headDim;
+  if (layout.dtype === 'int8') {
+    return [{ type: 'uint8', width: d, row: false }, { type: 'int8', width: d, row: false }, { type: 'float32', width: 1, row: true }, { type: 'float32', width: 1, row: true }];
+  }
+  const kv: KvStream = { type: layout.dtype, width: d, row: false };
+  return [kv, kv];
 }
+
+function allocate(type: ElementType, length: number): KvArray {
+  switch (type) {
+    case 'float16':
+      return new Uint16Array(length);
+    case 'uint8':
+      return new Uint8Array(length);
+    case 'int8':
+      return new Int8Array(length);
+    default:
+      return new Float32Array(length);
+  }
+}
+
+const ELEMENT_BYTES: Record<ElementType, number> = { float32: 4, float16: 2, uint8: 1, int8: 1 };
 
 /** An output's elements as stored: a float16 output may arrive as a Float16Array, whose values
  *  (not bits) `set` would convert, so it is viewed as raw Uint16 bits. */
-function elements(t: ort.Tensor, dtype: KvDtype): KvArray {
+function elements(t: ort.Tensor, type: ElementType): KvArray {
   const data = t.data as ArrayBufferView & { length: number };
-  return dtype === 'float16' ? new Uint16Array(data.buffer, data.byteOffset, data.length) : (data as Float32Array);
+  return type === 'float16' ? new Uint16Array(data.buffer, data.byteOffset, data.length) : (data as KvArray);
 }
 
-function tensor(dtype: KvDtype, data: KvArray, dims: number[]): ort.Tensor {
-  return dtype === 'float16' ? new ort.Tensor('float16', data as Uint16Array, dims) : new ort.Tensor('float32', data as Float32Array, dims);
+function tensor(type: ElementType, data: KvArray, dims: number[]): ort.Tensor {
+  return new ort.Tensor(type, data as Float32Array, dims);
+}
+
+function dims(stream: KvStream, heads: number, positions: number): number[] {
+  return stream.row ? [1, heads, 1, positions] : [1, heads, positions, stream.width];
 }
 
 export type CacheLayout = 'hf' | 'static';
@@ -72,20 +103,23 @@ function roundUp(positions: number): number {
 export class StaticKvCache implements KvCache {
   length = 0;
   private capacity = 0;
-  /** Per layer key/value: room for `room` positions per head; the tensors view the first `capacity`. */
+  /** Per layer and stream: room for `room` positions per head; the tensors view the first `capacity`. */
   private storage: KvArray[] = [];
+  private readonly streams: KvStream[];
   private room = 0;
   private tensors: ort.Tensor[] = [];
   /** [0, length) = 1, [length, capacity) = 0, [capacity, end) = 1 for the new tokens. */
   private mask = new BigInt64Array(0);
 
   constructor(private readonly layout: KvLayout) {
-    this.storage = Array.from({ length: layout.numLayers * 2 }, () => allocate(layout.dtype, 0));
+    const perLayer = kvStreams(layout);
+    this.streams = Array.from({ length: layout.numLayers }, () => perLayer).flat();
+    this.storage = this.streams.map((s) => allocate(s.type, 0));
     this.relayout(0, 0);
   }
 
   get bytes(): number {
-    return this.room * this.layout.numKvHeads * this.layout.headDim * elementBytes(this.layout.dtype) * this.storage.length;
+    return this.streams.reduce((sum, s) => sum + this.room * this.layout.numKvHeads * s.width * ELEMENT_BYTES[s.type], 0);
   }
 
   pastTensors(): ort.Tensor[] {
@@ -98,11 +132,12 @@ export class StaticKvCache implements KvCache {
   }
 
   absorb(presents: readonly ort.Tensor[], n: number): void {
-    const { numKvHeads: h, headDim: d } = this.layout;
+    const h = this.layout.numKvHeads;
     // Step-rounded, not doubled: the next chunk attends to at most CAPACITY_STEP free slots.
     if (this.length + n > this.capacity) this.relayout(roundUp(this.length + n), Math.max(this.room, roundUp(this.length + n)));
     presents.forEach((t, i) => {
-      const data = elements(t, this.layout.dtype);
+      const { type, width: d } = this.streams[i];
+      const data = elements(t, type);
       if (data.length !== h * n * d) throw new Error(`present tensor ${i} holds ${data.length} values, expected ${h}×${n}×${d}`);
       for (let head = 0; head < h; head++) {
         this.storage[i].set(data.subarray(head * n * d, (head + 1) * n * d), (head * this.capacity + this.length) * d);
@@ -128,27 +163,31 @@ export class StaticKvCache implements KvCache {
    * each time left garbage that slowed later requests); beyond it, it allocates and copies.
    */
   private relayout(capacity: number, room: number): void {
-    const { numKvHeads: h, headDim: d } = this.layout;
+    const h = this.layout.numKvHeads;
     const from = this.capacity;
-    const valid = this.length * d;
     if (room !== this.room) {
       const old = this.storage;
-      this.storage = Array.from({ length: this.layout.numLayers * 2 }, (_, i) => {
-        const fresh = allocate(this.layout.dtype, h * room * d);
-        for (let head = 0; head < h; head++) fresh.set(old[i].subarray(head * from * d, head * from * d + valid), head * capacity * d);
+      this.storage = this.streams.map(({ type, width: d }, i) => {
+        const fresh = allocate(type, h * room * d);
+        for (let head = 0; head < h; head++) fresh.set(old[i].subarray(head * from * d, (head * from + this.length) * d), head * capacity * d);
         return fresh;
       });
       this.room = room;
     } else if (capacity !== from) {
       // Head 0 stays put; growing moves the last head first, shrinking the second head first, so
       // no head is overwritten before it has moved.
-      for (const buffer of this.storage) {
+      this.storage.forEach((buffer, i) => {
+        const d = this.streams[i].width;
+        const valid = this.length * d;
         if (capacity > from) for (let head = h - 1; head > 0; head--) buffer.copyWithin(head * capacity * d, head * from * d, head * from * d + valid);
         else for (let head = 1; head < h; head++) buffer.copyWithin(head * capacity * d, head * from * d, head * from * d + valid);
-      }
+      });
     }
     this.capacity = capacity;
-    this.tensors = this.storage.map((b) => tensor(this.layout.dtype, b.subarray(0, h * capacity * d), [1, h, capacity, d]));
+    this.tensors = this.storage.map((b, i) => {
+      const stream = this.streams[i];
+      return tensor(stream.type, b.subarray(0, h * capacity * stream.width), dims(stream, h, capacity));
+    });
     this.rebuildMask(64);
   }
 
@@ -175,13 +214,17 @@ export class HfKvCache implements KvCache {
   private tensors: ort.Tensor[];
   private readonly empty: ort.Tensor;
 
+  private readonly dtype: Exclude<KvDtype, 'int8'>;
+
   constructor(private readonly layout: KvLayout) {
-    this.empty = tensor(layout.dtype, allocate(layout.dtype, 0), [1, layout.numKvHeads, 0, layout.headDim]);
+    if (layout.dtype === 'int8') throw new Error('an int8 KV cache needs the static cache layout');
+    this.dtype = layout.dtype;
+    this.empty = tensor(this.dtype, allocate(this.dtype, 0), [1, layout.numKvHeads, 0, layout.headDim]);
     this.tensors = Array.from({ length: layout.numLayers * 2 }, () => this.empty);
   }
 
   get bytes(): number {
-    return this.length * this.layout.numKvHeads * this.layout.headDim * elementBytes(this.layout.dtype) * this.tensors.length;
+    return this.length * this.layout.numKvHeads * this.layout.headDim * ELEMENT_BYTES[this.dtype] * this.tensors.length;
   }
 
   pastTensors(): ort.Tensor[] {
@@ -216,10 +259,10 @@ export class HfKvCache implements KvCache {
     const keep = Math.max(0, n);
     this.tensors = this.tensors.map((t) => {
       if (keep === 0) return this.empty;
-      const src = elements(t, this.layout.dtype);
-      const out = allocate(this.layout.dtype, h * keep * d);
+      const src = elements(t, this.dtype);
+      const out = allocate(this.dtype, h * keep * d);
       for (let head = 0; head < h; head++) out.set(src.subarray(head * this.length * d, (head * this.length + keep) * d), head * keep * d);
-      return tensor(this.layout.dtype, out, [1, h, keep, d]);
+      return tensor(this.dtype, out, [1, h, keep, d]);
     });
     this.length = keep;
   }

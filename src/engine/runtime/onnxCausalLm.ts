@@ -2,7 +2,7 @@
 // runs new tokens on top of a KV cache (which it grows) and returns last-position logits.
 // Only this folder touches onnxruntime-node.
 import * as ort from 'onnxruntime-node';
-import { layerName, type IoNames, type KvLayout } from '../manifest';
+import { layerCacheNames, type IoNames, type KvLayout } from '../manifest';
 import { createKvCache, type CacheLayout, type KvCache } from './kvCache';
 
 export interface CausalLm {
@@ -24,8 +24,9 @@ export class OnnxCausalLm implements CausalLm {
     readonly cacheLayout: CacheLayout,
   ) {
     for (let i = 0; i < layout.numLayers; i++) {
-      this.pastNames.push(layerName(io.pastKey, i), layerName(io.pastValue, i));
-      this.presentNames.push(layerName(io.presentKey, i), layerName(io.presentValue, i));
+      const names = layerCacheNames(io, layout.dtype, i);
+      this.pastNames.push(...names.past);
+      this.presentNames.push(...names.present);
     }
   }
 
