@@ -17,7 +17,7 @@ from typing import Dict, List, Optional
 import onnx
 import torch
 
-from . import static_attention
+from . import fuse_matmuls, static_attention
 from .model import LlamaLM, empty_past
 
 OPSET = 17
@@ -113,10 +113,11 @@ def export_graph(model: LlamaLM, path: str, cache_layout: str = "static", kv_dty
                           custom_opsets={"com.microsoft": 1, static_attention.DOMAIN: 1})
     finally:
         model.export_mode(False).kv_precision("float32")
+    graph = onnx.load(path)
     if static:
-        graph = onnx.load(path)
         static_attention.expand(graph)
-        onnx.save(graph, path)
+    fuse_matmuls.fuse_shared_input_matmuls(graph)
+    onnx.save(graph, path)
 
 
 def sha256(path: str) -> str:

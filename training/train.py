@@ -319,10 +319,10 @@ def cmd_export(a, p: Preset) -> None:
     decoder.load_state_dict(torch.load(os.path.join(a.out, f"{a.decoder}.pt"), map_location="cpu"))
     write_pair(a.to, full.eval(), decoder.eval(), os.path.join(a.out, "tokenizer"), a.name,
                "Trained from scratch by training/train.py on permissively licensed local code (see README.md)",
-               fim_order="spm")
+               fim_order="spm", kv_dtype=a.kv_dtype)
     if a.weights == "int8":
         quantize_folder(a.to, a.to)
-    print(json.dumps({"exported": a.to, "weights": a.weights}))
+    print(json.dumps({"exported": a.to, "weights": a.weights, "kvDtype": a.kv_dtype}))
 
 
 def main() -> None:
@@ -342,6 +342,8 @@ def main() -> None:
     ap.add_argument("--to", default="models/default", help="export stage: model folder to write")
     ap.add_argument("--name", default="overfill-code-small")
     ap.add_argument("--weights", choices=["int8", "fp32"], default="int8", help="export stage: weight format")
+    ap.add_argument("--kv-dtype", choices=["float32", "float16", "int8"], default="float32",
+                    help="export stage: KV cache elements (int8: a quarter of the memory, faster decode steps past ~2k tokens of context, slower below; docs/model-format.md)")
     ap.add_argument("--decoder", default="decoder", help="export stage: decoder weights to pair (decoder | baseline)")
     a = ap.parse_args()
     if device().type == "cpu":  # two stages can share the 2 cores with --threads 1 each

@@ -166,6 +166,10 @@ def test_export_writes_a_valid_pair_folder():
             assert "com.overfill" not in {o.domain for o in g.opset_import}
             ifs = [n for n in g.graph.node if n.op_type == "If"]
             assert len(ifs) == 2
+            # q/k/v and gate/up read the same activations: one MatMul and a Split each
+            # (fuse_matmuls.py); per layer qkv, o, gate-up, down, plus the LM head.
+            ops = [n.op_type for n in g.graph.node]
+            assert ops.count("Split") == 4 and ops.count("MatMul") == 2 * 4 + 1
             for n in ifs:
                 branches = {a.name: [x.op_type for x in a.g.node] for a in n.attribute}
                 assert branches["then_branch"].count("Concat") == 2 and "Slice" not in branches["then_branch"]
