@@ -23,7 +23,7 @@ def main(src: str, dst: str) -> None:
     with open(src) as f:
         run = json.load(f)
     pairs = run["pairs"]
-    fig, axes = plt.subplots(1, len(PANELS), figsize=(4.2 * len(PANELS), 3.8))
+    fig, axes = plt.subplots(1, len(PANELS), figsize=(4.2 * len(PANELS), 4.1))
     width = 0.26
     for ax, (key, title) in zip(axes, PANELS):
         for k, mode in enumerate(MODES):
@@ -33,7 +33,7 @@ def main(src: str, dst: str) -> None:
             ax.bar(xs, p50, width, label=mode, color=COLORS[mode],
                    yerr=[[0] * len(p50), [max(0, b - a) for a, b in zip(p50, p95)]], capsize=2)
         ax.set_xticks(range(len(pairs)))
-        ax.set_xticklabels([p["name"] for p in pairs], fontsize=8)
+        ax.set_xticklabels([p["name"].replace("rand-", "") for p in pairs], fontsize=8, rotation=20, ha="right")
         ax.set_yscale("log")  # the pairs differ by orders of magnitude
         ax.set_title(title, fontsize=9)
         ax.tick_params(axis="y", labelsize=8)

@@ -343,7 +343,7 @@ def main() -> None:
     ap.add_argument("--name", default="overfill-code-small")
     ap.add_argument("--weights", choices=["int8", "fp32"], default="int8", help="export stage: weight format")
     ap.add_argument("--kv-dtype", choices=["float32", "float16", "int8"], default="float32",
-                    help="export stage: KV cache elements (int8: a quarter of the memory, faster decode steps past ~2k tokens of context, slower below; docs/model-format.md)")
+                    help="export stage: KV cache elements (int8: a quarter of the memory, faster decode steps past ~1k tokens of context, slower below; docs/model-format.md)")
     ap.add_argument("--decoder", default="decoder", help="export stage: decoder weights to pair (decoder | baseline)")
     a = ap.parse_args()
     if device().type == "cpu":  # two stages can share the 2 cores with --threads 1 each
