@@ -5,7 +5,7 @@ import * as path from 'path';
 import { describe, it } from 'node:test';
 import { CompletionEngine } from '../../src/engine/completionEngine';
 import { OverfillError, type OverfillErrorCode } from '../../src/engine/errors';
-import { copyFixture, MISMATCHED, MISMATCHED_DTYPE, PAIR_A } from './fixtures';
+import { copyFixture, MISMATCHED, MISMATCHED_DTYPE, PAIR_A, PAIR_A_I8KV } from './fixtures';
 
 async function loadError(folder: string): Promise<OverfillError> {
   try {
@@ -40,6 +40,16 @@ describe('model folder errors', () => {
     expectCode(await loadError(dir), 'KV_LAYOUT_MISMATCH', 'kv.dtype', 'float32');
     fs.writeFileSync(file, JSON.stringify({ ...manifest, kv: { ...manifest.kv, dtype: 'bfloat16' } }));
     expectCode(await loadError(dir), 'MODEL_INVALID', 'kv.dtype', '"float16"');
+  });
+
+  it('int8 KV: a decoder with a float32 cache beside it, or an int8 manifest on the HF layout, is refused', async () => {
+    const dir = copyFixture(PAIR_A_I8KV);
+    fs.copyFileSync(path.join(PAIR_A, 'decoder.onnx'), path.join(dir, 'decoder.onnx'));
+    expectCode(await loadError(dir), 'KV_LAYOUT_MISMATCH', 'dtype', 'full.onnx has int8', 'decoder.onnx has float32');
+    const file = path.join(dir, 'overfill.json');
+    const manifest = JSON.parse(fs.readFileSync(file, 'utf8'));
+    fs.writeFileSync(file, JSON.stringify({ ...manifest, kv: { ...manifest.kv, cacheLayout: 'hf' } }));
+    expectCode(await loadError(dir), 'MODEL_INVALID', '"int8" needs "kv.cacheLayout" "static"');
   });
 
   it('a folder that does not exist: MODEL_NOT_FOUND', async () => {

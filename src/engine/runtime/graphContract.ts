@@ -3,6 +3,7 @@
 import type * as ort from 'onnxruntime-node';
 import { OverfillError } from '../errors';
 import { KV_DTYPES, layerCacheNames, layerName, type IoNames, type KvDtype, type KvLayout, type ModelManifest } from '../manifest';
+import { kvStreams } from './kvCache';
 
 export interface GraphLayout extends KvLayout {
   /** Vocabulary size of the logits output, or undefined when the graph leaves it symbolic. */
@@ -45,17 +46,14 @@ export function readGraphLayout(session: ort.InferenceSession, io: IoNames, file
   if (!KV_DTYPES.includes(dtype) || keyType === 'int8') {
     throw new OverfillError('MODEL_INVALID', `${file}: input "${layerName(io.pastKey, 0)}" holds ${keyType}; the engine reads KV caches of float32, float16, or int8 (keys as uint8). Re-export it with training/export.py.`);
   }
-  // Expected type and shape of each cache tensor, in layerCacheNames order.
-  const expected: Array<{ type: string; scale: boolean }> =
-    dtype === 'int8'
-      ? [{ type: 'uint8', scale: false }, { type: 'int8', scale: false }, { type: 'float32', scale: true }, { type: 'float32', scale: true }]
-      : [{ type: dtype, scale: false }, { type: dtype, scale: false }];
+  // Each cache tensor's type and shape, in layerCacheNames order: what the engine's cache holds.
+  const expected = kvStreams({ numLayers, numKvHeads, headDim, dtype });
   for (let i = 0; i < numLayers; i++) {
     const names = layerCacheNames(io, dtype, i);
     names.past.forEach((name, j) => {
       const s = tensorShape(session.inputMetadata, name);
       const type = tensorType(session.inputMetadata, name);
-      const { type: want, scale } = expected[j];
+      const { type: want, row: scale } = expected[j];
       const shapeOk = s && s.length === 4 && s[1] === numKvHeads && (scale ? s[2] === 1 : s[3] === headDim);
       if (!shapeOk || type !== want) {
         const wantShape = scale ? `[batch, ${numKvHeads}, 1, past]` : `[batch, ${numKvHeads}, past, ${headDim}]`;
