@@ -281,9 +281,10 @@ class Attention(nn.Module):
             past = (k8[:, :, :0], v8[:, :, :0], ks[..., :0], vs[..., :0])
         if static and self.fixed_batch:
             return StaticAttentionInt8.apply(qg, k8, v8, ks, vs, *past, mask), (k8, v8, ks, vs)
-        joined = (torch.cat([past[0], k8], 2), torch.cat([past[1], v8], 2), torch.cat([past[2], ks], -1), torch.cat([past[3], vs], -1))
         y = _int8_static_reference(qg, k8, v8, ks, vs, *past, mask)
-        return y, ((k8, v8, ks, vs) if static else joined)
+        if static:  # only the new positions, for the caller's buffer
+            return y, (k8, v8, ks, vs)
+        return y, (torch.cat([past[0], k8], 2), torch.cat([past[1], v8], 2), torch.cat([past[2], ks], -1), torch.cat([past[3], vs], -1))
 
 
 class MLP(nn.Module):

@@ -65,6 +65,19 @@ def _prefill_branch(tag: str, qg: str, k: str, v: str, kp: str, vp: str, mask: s
     return helper.make_graph(nodes, f"{tag}/prefill", [], [helper.make_tensor_value_info(out, TensorProto.FLOAT, None)])
 
 
+def _quantize_rows(n, name: str, x: str, magnitude: str, levels: str, to: int) -> list:
+    """x to integers with one scale per row (last axis): scale = max(magnitude) / levels, floored
+    at a tiny value so an all-zero row gives zeros. Outputs n(name + "_int") and n(name + "_scale")."""
+    return [
+        helper.make_node("ReduceMax", [magnitude], [n(f"{name}_max")], axes=[-1], keepdims=1),
+        helper.make_node("Max", [n(f"{name}_max"), "overfill_int8_tiny"], [n(f"{name}_max_floor")]),
+        helper.make_node("Div", [n(f"{name}_max_floor"), levels], [n(f"{name}_scale")]),
+        helper.make_node("Div", [x, n(f"{name}_scale")], [n(f"{name}_div")]),
+        helper.make_node("Round", [n(f"{name}_div")], [n(f"{name}_round")]),
+        helper.make_node("Cast", [n(f"{name}_round")], [n(f"{name}_int")], to=to),
+    ]
+
+
 def _int8_decode_branch(tag: str, qg: str, k: str, v: str, ks: str, vs: str, kp: str, vp: str, kps: str, vps: str,
                         mask: str, out: str) -> onnx.GraphProto:
     n = lambda name: f"{tag}/decode/{name}"  # noqa: E731
@@ -72,12 +85,7 @@ def _int8_decode_branch(tag: str, qg: str, k: str, v: str, ks: str, vs: str, kp:
     nodes = [
         # Query rows to int8 (7 bits), one scale per row.
         helper.make_node("Abs", [qg], [n("q_abs")]),
-        helper.make_node("ReduceMax", [n("q_abs")], [n("q_max")], axes=[-1], keepdims=1),
-        helper.make_node("Max", [n("q_max"), "overfill_int8_tiny"], [n("q_max_floor")]),
-        helper.make_node("Div", [n("q_max_floor"), "overfill_int8_q_levels"], [n("q_scale")]),
-        helper.make_node("Div", [qg, n("q_scale")], [n("q_div")]),
-        helper.make_node("Round", [n("q_div")], [n("q_round")]),
-        helper.make_node("Cast", [n("q_round")], [n("q_int")], to=T.INT8),
+        *_quantize_rows(n, "q", qg, n("q_abs"), "overfill_int8_q_levels", T.INT8),
         helper.make_node("Transpose", [n("q_int")], [n("q_intT")], perm=[0, 1, 3, 2]),
         # Keys as MatMulInteger's uint8 rows (zero point 128) against the query columns: the
         # cache is read as stored; the results [KV, p, g*s] are small and transposed after.
@@ -96,12 +104,7 @@ def _int8_decode_branch(tag: str, qg: str, k: str, v: str, ks: str, vs: str, kp:
         # Probabilities times value scales, to 0..127 per row.
         helper.make_node("Concat", [vps, vs], [n("v_scales")], axis=-1),
         helper.make_node("Mul", [n("probs"), n("v_scales")], [n("pv")]),
-        helper.make_node("ReduceMax", [n("pv")], [n("p_max")], axes=[-1], keepdims=1),
-        helper.make_node("Max", [n("p_max"), "overfill_int8_tiny"], [n("p_max_floor")]),
-        helper.make_node("Div", [n("p_max_floor"), "overfill_int8_p_levels"], [n("p_scale")]),
-        helper.make_node("Div", [n("pv"), n("p_scale")], [n("p_div")]),
-        helper.make_node("Round", [n("p_div")], [n("p_round")]),
-        helper.make_node("Cast", [n("p_round")], [n("p_int")], to=T.UINT8),
+        *_quantize_rows(n, "p", n("pv"), n("pv"), "overfill_int8_p_levels", T.UINT8),  # pv >= 0
         helper.make_node("Shape", [kp], [n("p")], start=2, end=3),
         helper.make_node("Slice", [n("p_int"), "overfill_attn_zero", n("p"), "overfill_attn_axis"], [n("p_int_past")]),
         helper.make_node("Slice", [n("p_int"), n("p"), "overfill_attn_end", "overfill_attn_axis"], [n("p_int_new")]),

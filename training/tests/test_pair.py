@@ -121,14 +121,19 @@ def test_int8_kv_one_run_or_chunks_agree_and_a_step_rounds_only_queries_and_prob
     assert 1e-4 < float((whole - exact).abs().max()) < 0.05 * float(whole.abs().max())
 
 
-def test_int8_kv_export_reads_the_cache_with_integer_matmuls_in_decode_steps():
+def export_tiny_pair(d: str, kv_dtype: str):
+    """tiny_pair(2) written to d/pair with a tokenizer trained on TEXT; returns (folder, manifest)."""
     full, dec = tiny_pair(2)
+    tok_dir = os.path.join(d, "tok")
+    vocab, merges = bpe.train([TEXT], 300)
+    bpe.save(vocab, merges, tok_dir, 256)
+    out = os.path.join(d, "pair")
+    return out, write_pair(out, full, dec, tok_dir, "t", "test", kv_dtype=kv_dtype)
+
+
+def test_int8_kv_export_reads_the_cache_with_integer_matmuls_in_decode_steps():
     with tempfile.TemporaryDirectory() as d:
-        tok_dir = os.path.join(d, "tok")
-        vocab, merges = bpe.train([TEXT], 300)
-        bpe.save(vocab, merges, tok_dir, 256)
-        out = os.path.join(d, "pair")
-        manifest = write_pair(out, full, dec, tok_dir, "t", "test", kv_dtype="int8")
+        out, manifest = export_tiny_pair(d, "int8")
         assert manifest["kv"]["dtype"] == "int8" and manifest["io"]["pastKeyScale"] == "past_key_values.{i}.key_scale"
         g = onnx.load(os.path.join(out, "decoder.onnx"))
         onnx.checker.check_model(g)
@@ -145,13 +150,8 @@ def test_int8_kv_export_reads_the_cache_with_integer_matmuls_in_decode_steps():
 
 
 def test_export_writes_a_valid_pair_folder():
-    full, dec = tiny_pair(2)
     with tempfile.TemporaryDirectory() as d:
-        tok_dir = os.path.join(d, "tok")
-        vocab, merges = bpe.train([TEXT], 300)
-        bpe.save(vocab, merges, tok_dir, 256)
-        out = os.path.join(d, "pair")
-        manifest = write_pair(out, full, dec, tok_dir, "t", "test", kv_dtype="float16")
+        out, manifest = export_tiny_pair(d, "float16")
         assert json.load(open(os.path.join(out, "overfill.json")))["kv"] == {"numLayers": 2, "numKvHeads": 2, "headDim": 8, "dtype": "float16", "cacheLayout": "static"}
         for f in ("full.onnx", "decoder.onnx"):
             g = onnx.load(os.path.join(out, f))
