@@ -70,7 +70,8 @@ function cursorIn(text: string, k: number): Cursor {
 
 async function measurePair(name: string, dir: string, texts: string[]) {
   const engine = await CompletionEngine.load(dir, provider, { promptCache: true, cpuThreads: threadSetting });
-  const ctxMax = engine.info.contextLength - 2 * LINE_TOKENS;
+  // Room for the longest run after a prompt (msPerStep's repeat), within the trained context.
+  const ctxMax = engine.info.contextLength - (DECODE_STEPS + 2);
   const rows = Object.fromEntries(GENERATION_MODES.map((m) => [m, Object.fromEntries(METRICS.map((k) => [k, [] as number[]]))])) as Record<GenerationMode, Record<Metric, number[]>>;
   const prompt = (c: Cursor, tokens: number): number[] => engine.buildPrompt({ ...c, contextTokens: Math.min(tokens, ctxMax), maxNewTokens: LINE_TOKENS }).ids;
   const cold = async (ids: number[], mode: GenerationMode, n: number) => {

@@ -17,12 +17,24 @@ import onnx
 from onnx import helper, numpy_helper
 
 
+def _all_nodes(g: onnx.GraphProto):
+    """Every node, including those inside If/Loop bodies (they may read the outer weights)."""
+    for n in g.node:
+        yield n
+        for a in n.attribute:
+            for sub in ([a.g] if a.type == onnx.AttributeProto.GRAPH else list(a.graphs)):
+                yield from _all_nodes(sub)
+
+
 def fuse_shared_input_matmuls(model: onnx.ModelProto) -> int:
     """Rewrites the graph in place; returns how many MatMuls were joined away."""
     g = model.graph
-    weights = {i.name: i for i in g.initializer if len(i.dims) == 2 and i.data_type == onnx.TensorProto.FLOAT}
+    # Weights the graph reads only through initializers (not also as graph inputs or outputs).
+    exposed = {v.name for v in list(g.input) + list(g.output)}
+    weights = {i.name: i for i in g.initializer
+               if len(i.dims) == 2 and i.data_type == onnx.TensorProto.FLOAT and i.name not in exposed}
     uses: dict = {}
-    for n in g.node:
+    for n in _all_nodes(g):
         for x in n.input:
             uses[x] = uses.get(x, 0) + 1
     groups: "OrderedDict[str, list]" = OrderedDict()

@@ -90,12 +90,10 @@ def _int8_decode_branch(tag: str, qg: str, k: str, v: str, ks: str, vs: str, kp:
         # Keys as MatMulInteger's uint8 rows (zero point 128) against the query columns: the
         # cache is read as stored; the results [KV, p, g*s] are small and transposed after.
         helper.make_node("MatMulInteger", [kp, n("q_intT"), "overfill_int8_offset"], [n("sp_int")]),
-        helper.make_node("Cast", [n("sp_int")], [n("sp_f")], to=T.FLOAT),
-        helper.make_node("Transpose", [n("sp_f")], [n("scores_past")], perm=[0, 1, 3, 2]),
         helper.make_node("MatMulInteger", [k, n("q_intT"), "overfill_int8_offset"], [n("sn_int")]),
-        helper.make_node("Cast", [n("sn_int")], [n("sn_f")], to=T.FLOAT),
-        helper.make_node("Transpose", [n("sn_f")], [n("scores_new")], perm=[0, 1, 3, 2]),
-        helper.make_node("Concat", [n("scores_past"), n("scores_new")], [n("scores_int")], axis=-1),
+        helper.make_node("Concat", [n("sp_int"), n("sn_int")], [n("sT_int")], axis=2),
+        helper.make_node("Cast", [n("sT_int")], [n("sT_f")], to=T.FLOAT),
+        helper.make_node("Transpose", [n("sT_f")], [n("scores_int")], perm=[0, 1, 3, 2]),
         helper.make_node("Mul", [n("scores_int"), n("q_scale")], [n("scores_q")]),
         helper.make_node("Concat", [kps, ks], [n("k_scales")], axis=-1),
         helper.make_node("Mul", [n("scores_q"), n("k_scales")], [n("scores")]),

@@ -69,3 +69,24 @@ for (const folder of [PAIR_A, PAIR_A_F16, PAIR_A_I8KV, PAIR_A_HF]) {
     });
   });
 }
+
+describe('a one-token prompt on an empty int8 cache', () => {
+  let int8: ModelPair;
+  let float: ModelPair;
+  before(async () => {
+    [int8, float] = await Promise.all([loadModelPair(PAIR_A_I8KV, 'cpu'), loadModelPair(PAIR_A, 'cpu')]);
+  });
+  after(async () => {
+    await Promise.all([int8.dispose(), float.dispose()]);
+  });
+
+  // The decode form's MatMulInteger over an empty past returned uninitialized memory (8 logits off).
+  it('gives the float32 cache\'s logits to within int8 rounding, the same on every run', async () => {
+    const first = await int8.full.forward([5], int8.full.newCache());
+    const again = await int8.full.forward([5], int8.full.newCache());
+    const reference = await float.full.forward([5], float.full.newCache());
+    assert.deepEqual(Array.from(again), Array.from(first));
+    const top = Array.from(reference.keys()).sort((a, b) => reference[b] - reference[a]).slice(0, 5);
+    for (const id of top) assert.ok(Math.abs(first[id] - reference[id]) < 0.3, `logit ${id}: ${first[id]} vs ${reference[id]}`);
+  });
+});

@@ -89,17 +89,21 @@ export async function generate(models: ModelRoles, promptIds: readonly number[],
     // the cache, free or not, so it runs on a cache sized to what it holds (a reused cache from
     // a longer prompt is shrunk; appending a chunk grows it by that chunk only).
     //
-    // Every prompt run covers at least two positions. A graph picks its attention formulation by
-    // the run's length (training/static_attention.py); with an int8 KV cache the one-token form
-    // also rounds queries and probabilities. Prompt positions therefore always take the prompt
-    // form, so a cached request gives exactly the tokens of an uncached one.
+    //
+    // With an int8 KV cache every prompt run covers at least two positions. A graph picks its
+    // attention form by the run's length (training/static_attention.py), and the int8 one-token
+    // form also rounds queries and probabilities; prompt positions therefore always take the
+    // prompt form, so a cached request gives exactly the tokens of an uncached one. (Float
+    // caches need no such rule: their two forms differ by float rounding only, and a one-token
+    // run there reads the cache without joining, that is copying, it.)
+    const minRun = prefill.layout.dtype === 'int8' ? 2 : 1;
     let logits: Float32Array = new Float32Array(0);
     cache.plan(promptIds.length + opts.maxNewTokens); // one allocation; chunks re-lay it out in place
-    if (promptIds.length - reused === 1 && reused > 0) cache.truncate(--start);
+    if (promptIds.length - reused < minRun && reused > 0) cache.truncate(--start);
     for (let at = start; at < promptIds.length; ) {
       throwIfAborted();
       let end = Math.min(promptIds.length, at + chunk);
-      if (promptIds.length - end === 1) end++; // no one-token run at the end
+      if (promptIds.length - end < minRun && end < promptIds.length) end = promptIds.length; // no one-token run at the end
       cache.reserve(at);
       logits = await prefill.forward(promptIds.slice(at, end), cache);
       at = end;

@@ -44,7 +44,7 @@ export function readGraphLayout(session: ort.InferenceSession, io: IoNames, file
   const keyType = tensorType(session.inputMetadata, layerName(io.pastKey, 0));
   const dtype = (keyType === 'uint8' ? 'int8' : keyType) as KvDtype;
   if (!KV_DTYPES.includes(dtype) || keyType === 'int8') {
-    throw new OverfillError('MODEL_INVALID', `${file}: input "${layerName(io.pastKey, 0)}" holds ${keyType}; the engine reads KV caches of float32, float16, or int8 (keys as uint8). Re-export it with training/export.py.`);
+    throw new OverfillError('MODEL_INVALID', `${file}: input "${layerName(io.pastKey, 0)}" holds ${keyType}; the engine reads keys of float32, float16, or uint8 (an int8 KV cache stores its keys offset by 128). Re-export it with training/export.py.`);
   }
   // Each cache tensor's type and shape, in layerCacheNames order: what the engine's cache holds.
   const expected = kvStreams({ numLayers, numKvHeads, headDim, dtype });
@@ -57,7 +57,7 @@ export function readGraphLayout(session: ort.InferenceSession, io: IoNames, file
       const shapeOk = s && s.length === 4 && s[1] === numKvHeads && (scale ? s[2] === 1 : s[3] === headDim);
       if (!shapeOk || type !== want) {
         const wantShape = scale ? `[batch, ${numKvHeads}, 1, past]` : `[batch, ${numKvHeads}, past, ${headDim}]`;
-        throw new OverfillError('MODEL_INVALID', `${file}: input "${name}" is ${type ?? 'missing'} [${s?.join(', ') ?? ''}], not ${want} ${wantShape} as a ${dtype} KV cache with layer 0's ${numKvHeads} KV heads × head_dim ${headDim} needs. Re-export it with training/export.py.`);
+        throw new OverfillError('MODEL_INVALID', `${file}: input "${name}" is ${type ?? 'missing'} [${s?.join(', ') ?? ''}], not ${want} ${wantShape}, which the ${dtype} KV cache of layer 0 ( ${numKvHeads} KV heads × head_dim ${headDim}) needs. Re-export it with training/export.py.`);
       }
     });
     names.present.forEach((name, j) => {

@@ -36,6 +36,10 @@ export class OnnxCausalLm implements CausalLm {
 
   async forward(tokens: readonly number[], cache: KvCache): Promise<Float32Array> {
     const n = tokens.length;
+    // A one-token run takes the decode form of attention; with an int8 cache its MatMulInteger
+    // over an empty past returns uninitialized memory in onnxruntime 1.30 (not zeros), so such a
+    // run (a one-token prompt) gets masked slots to read instead.
+    if (n === 1 && cache.length === 0) cache.reserve(1);
     const past = cache.length;
     const ids = new BigInt64Array(n);
     const positions = new BigInt64Array(n);
