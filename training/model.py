@@ -132,9 +132,14 @@ def static_attention(qg, k, v, kp, vp, mask):
     return torch.matmul(att[..., :p], vp) + torch.matmul(att[..., p:], v)
 
 
+def _row_scale(magnitude: torch.Tensor, levels: float) -> torch.Tensor:
+    """One scale per row (last axis): its largest magnitude maps to `levels`."""
+    return magnitude.amax(-1, keepdim=True).clamp_min(KV_INT8_TINY) / levels
+
+
 def quantize_kv_rows(x: torch.Tensor):
     """x [b, KV, s, d] -> (integers in [-127, 127] as float, scale [b, KV, 1, s]): one scale per row."""
-    scale = x.abs().amax(-1, keepdim=True).clamp_min(KV_INT8_TINY) / 127.0
+    scale = _row_scale(x.abs(), 127.0)
     return torch.round(x / scale), scale.transpose(2, 3)
 
 
@@ -149,7 +154,7 @@ def int8_attention(qg, kq, vq, ks, vs, mask, decode: bool):
         so both products run as integer matmuls (MatMulInteger) that read the int8 cache as it is:
         no float copy of it per step. float64 here only keeps the integer sums exact."""
     if decode:
-        qs = qg.abs().amax(-1, keepdim=True).clamp_min(KV_INT8_TINY) / KV_INT8_Q_LEVELS
+        qs = _row_scale(qg.abs(), KV_INT8_Q_LEVELS)
         qi = torch.round(qg / qs)
         scores = torch.matmul(qi.double(), kq.double().transpose(2, 3)).float() * qs * ks
     else:
@@ -157,7 +162,7 @@ def int8_attention(qg, kq, vq, ks, vs, mask, decode: bool):
     pv = torch.softmax(scores + mask, dim=-1) * vs
     if not decode:
         return torch.matmul(pv, vq)
-    ps = pv.amax(-1, keepdim=True).clamp_min(KV_INT8_TINY) / KV_INT8_P_LEVELS
+    ps = _row_scale(pv, KV_INT8_P_LEVELS)  # pv >= 0
     return torch.matmul(torch.round(pv / ps).double(), vq.double()).float() * ps
 
 

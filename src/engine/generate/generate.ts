@@ -76,7 +76,6 @@ export async function generate(models: ModelRoles, promptIds: readonly number[],
     if (opts.signal?.aborted) throw abortError();
   };
   throwIfAborted();
-  const chunk = Math.max(2, opts.prefillChunk ?? DEFAULT_PREFILL_CHUNK);
   const t0 = performance.now();
   const { cache, reused } = opts.cache ? opts.cache.checkout(prefillRole, promptIds, () => prefill.newCache()) : { cache: prefill.newCache(), reused: 0 };
   const ids: number[] = [];
@@ -89,7 +88,6 @@ export async function generate(models: ModelRoles, promptIds: readonly number[],
     // the cache, free or not, so it runs on a cache sized to what it holds (a reused cache from
     // a longer prompt is shrunk; appending a chunk grows it by that chunk only).
     //
-    //
     // With an int8 KV cache every prompt run covers at least two positions. A graph picks its
     // attention form by the run's length (training/static_attention.py), and the int8 one-token
     // form also rounds queries and probabilities; prompt positions therefore always take the
@@ -97,6 +95,7 @@ export async function generate(models: ModelRoles, promptIds: readonly number[],
     // caches need no such rule: their two forms differ by float rounding only, and a one-token
     // run there reads the cache without joining, that is copying, it.)
     const minRun = prefill.layout.dtype === 'int8' ? 2 : 1;
+    const chunk = Math.max(minRun, opts.prefillChunk ?? DEFAULT_PREFILL_CHUNK);
     let logits: Float32Array = new Float32Array(0);
     cache.plan(promptIds.length + opts.maxNewTokens); // one allocation; chunks re-lay it out in place
     if (promptIds.length - reused < minRun && reused > 0) cache.truncate(--start);
