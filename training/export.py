@@ -12,6 +12,8 @@ import hashlib
 import json
 import os
 import shutil
+import tempfile
+import warnings
 from typing import Dict, List, Optional
 
 import onnx
@@ -22,6 +24,13 @@ from .model import LlamaLM, empty_past
 
 OPSET = 17
 FORMAT_VERSION = 1
+# protobuf cannot hold a message over 2 GB: larger graphs keep their weights in one
+# "<graph>.data" file beside the graph (ONNX external data), which onnxruntime reads from there.
+EXTERNAL_DATA_BYTES = 1_800_000_000
+# The StarCoder-style control tokens of training/bpe.py's tokenizers (our own pairs).
+OWN_TOKENS = {"fimPrefix": "<fim_prefix>", "fimSuffix": "<fim_suffix>", "fimMiddle": "<fim_middle>",
+              "endOfText": "<|endoftext|>", "fileSeparator": "<file_sep>",
+              "stop": ["<|endoftext|>", "<file_sep>", "<fim_prefix>", "<fim_suffix>", "<fim_middle>"]}
 
 
 # KV cache layouts a graph can have (manifest: kv.cacheLayout); past is [b, KV, p, d] in both:
@@ -107,17 +116,49 @@ def export_graph(model: LlamaLM, path: str, cache_layout: str = "static", kv_dty
     for name in outs[1:]:
         axes[name] = {3 if name.endswith("_scale") else 2: "sequence" if static else "total_sequence"}
     model.export_mode(True).kv_precision(kv_dtype)
+    # torch writes a graph over 2 GB as one file per weight: export into a scratch folder, then
+    # save the final graph (save_onnx joins its weights into one external-data file).
+    scratch = tempfile.mkdtemp(prefix=".export-", dir=os.path.dirname(os.path.abspath(path)))
     try:
-        torch.onnx.export(_OnnxWrapper(model, static, past_tensors_per_layer(kv_dtype)), (ids, mask, pos, *past), path, input_names=ins,
-                          output_names=outs, dynamic_axes=axes, opset_version=OPSET, do_constant_folding=True,
-                          custom_opsets={"com.microsoft": 1, static_attention.DOMAIN: 1})
+        raw = os.path.join(scratch, "graph.onnx")
+        with warnings.catch_warnings():  # torch 1.13 warns per custom op that it cannot infer its shapes
+            warnings.simplefilter("ignore")
+            torch.onnx.export(_OnnxWrapper(model, static, past_tensors_per_layer(kv_dtype)), (ids, mask, pos, *past), raw, input_names=ins,
+                              output_names=outs, dynamic_axes=axes, opset_version=OPSET, do_constant_folding=True,
+                              custom_opsets={"com.microsoft": 1, static_attention.DOMAIN: 1})
+        graph = onnx.load(raw)
+        if static:
+            static_attention.expand(graph)
+        fuse_matmuls.fuse_shared_input_matmuls(graph)
+        save_onnx(graph, path)
     finally:
         model.export_mode(False).kv_precision("float32")
-    graph = onnx.load(path)
-    if static:
-        static_attention.expand(graph)
-    fuse_matmuls.fuse_shared_input_matmuls(graph)
-    onnx.save(graph, path)
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def weight_bytes(model: onnx.ModelProto) -> int:
+    return sum(t.ByteSize() for t in model.graph.initializer)
+
+
+def save_onnx(model: onnx.ModelProto, path: str, external: Optional[bool] = None) -> None:
+    """Saves a graph (its weights loaded in memory); over EXTERNAL_DATA_BYTES of weights (or with
+    external=True) the initializers go to one "<file>.data" beside it, else into the file."""
+    data = os.path.join(os.path.dirname(os.path.abspath(path)), os.path.basename(path) + ".data")
+    if external is None:
+        external = weight_bytes(model) > EXTERNAL_DATA_BYTES
+    if os.path.exists(data):
+        os.remove(data)  # a stale one from an earlier save; its weights are in memory now
+    if external:
+        onnx.save_model(model, path, save_as_external_data=True, all_tensors_to_one_file=True,
+                        location=os.path.basename(data), size_threshold=1024)
+    else:
+        onnx.save(model, path)
+
+
+def external_data_file(path: str) -> Optional[str]:
+    """The external-data file a saved graph reads, if any (its name relative to the graph)."""
+    data = os.path.basename(path) + ".data"
+    return data if os.path.exists(os.path.join(os.path.dirname(os.path.abspath(path)), data)) else None
 
 
 def sha256(path: str) -> str:
@@ -130,8 +171,9 @@ def sha256(path: str) -> str:
 
 def write_pair(folder: str, full: LlamaLM, decoder: LlamaLM, tokenizer_dir: str, name: str,
                description: str, fim_order: str = "psm", extra: Optional[dict] = None,
-               cache_layout: str = "static", kv_dtype: str = "float32") -> dict:
-    """Export both graphs, copy the tokenizer, write overfill.json. Returns the manifest."""
+               cache_layout: str = "static", kv_dtype: str = "float32", tokens: Optional[dict] = None) -> dict:
+    """Export both graphs, copy the tokenizer, write overfill.json. Returns the manifest.
+    tokens: the manifest's tokens block (default: our own tokenizer's StarCoder-style names)."""
     os.makedirs(folder, exist_ok=True)
     export_graph(full, os.path.join(folder, "full.onnx"), cache_layout, kv_dtype)
     export_graph(decoder, os.path.join(folder, "decoder.onnx"), cache_layout, kv_dtype)
@@ -140,8 +182,10 @@ def write_pair(folder: str, full: LlamaLM, decoder: LlamaLM, tokenizer_dir: str,
     fc, dc = full.cfg, decoder.cfg
 
     def graph(file: str, m: LlamaLM) -> dict:
-        return {"file": file, "params": m.num_params(), "hiddenSize": m.cfg.hidden_size,
+        info = {"file": file, "params": m.num_params(), "hiddenSize": m.cfg.hidden_size,
                 "intermediateSize": m.cfg.intermediate_size, "sha256": sha256(os.path.join(folder, file))}
+        data = external_data_file(os.path.join(folder, file))
+        return {**info, "externalData": data} if data else info
 
     manifest = {
         "format": "overfill-pair",
@@ -156,9 +200,7 @@ def write_pair(folder: str, full: LlamaLM, decoder: LlamaLM, tokenizer_dir: str,
         "full": graph("full.onnx", full),
         "decoder": graph("decoder.onnx", decoder),
         "tokenizer": {"file": "tokenizer.json", "config": "tokenizer_config.json"},
-        "tokens": {"fimPrefix": "<fim_prefix>", "fimSuffix": "<fim_suffix>", "fimMiddle": "<fim_middle>",
-                   "endOfText": "<|endoftext|>", "fileSeparator": "<file_sep>",
-                   "stop": ["<|endoftext|>", "<file_sep>", "<fim_prefix>", "<fim_suffix>", "<fim_middle>"]},
+        "tokens": tokens or OWN_TOKENS,
         "fimOrder": fim_order,
         "io": {"inputIds": "input_ids", "attentionMask": "attention_mask", "positionIds": "position_ids",
                "pastKey": "past_key_values.{i}.key", "pastValue": "past_key_values.{i}.value",

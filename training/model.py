@@ -16,6 +16,7 @@ from typing import List, Optional, Tuple
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+import torch.utils.checkpoint
 
 KV = List[Tuple[torch.Tensor, ...]]
 
@@ -45,6 +46,10 @@ class ModelConfig:
     rms_eps: float = 1e-5
     max_position: int = 2048      # context limit written to the manifest
     tie_embeddings: bool = False
+    qkv_bias: bool = False        # q/k/v projections with bias (Qwen2; Llama's attention_bias)
+    o_bias: bool = False          # o_proj with bias (Llama's attention_bias)
+    mlp_bias: bool = False        # gate/up/down with bias (Llama's mlp_bias)
+    rope_scaling: Optional[dict] = None  # HF rope_scaling: linear or llama3 (see rope_inv_freq)
 
     def to_hf(self) -> dict:
         """An HF LlamaConfig-style dict, so standard tools can read the checkpoint."""
@@ -62,6 +67,9 @@ class ModelConfig:
             "rms_norm_eps": self.rms_eps,
             "max_position_embeddings": self.max_position,
             "tie_word_embeddings": self.tie_embeddings,
+            "attention_bias": self.qkv_bias,
+            "mlp_bias": self.mlp_bias,
+            "rope_scaling": self.rope_scaling,
             "hidden_act": "silu",
             "torch_dtype": "float32",
         }
@@ -84,6 +92,29 @@ class ModelConfig:
 
     def as_dict(self) -> dict:
         return asdict(self)
+
+
+def rope_inv_freq(cfg: ModelConfig) -> torch.Tensor:
+    """RoPE's inverse frequencies [head_dim / 2], with HF's rope_scaling applied:
+    linear divides every frequency by `factor` (positions / factor); llama3 divides only the low
+    frequencies (wavelengths above original_max / low_freq_factor), keeps the high ones (below
+    original_max / high_freq_factor) and blends those in between."""
+    d = cfg.head_dim
+    inv = 1.0 / (cfg.rope_theta ** (torch.arange(0, d, 2).float() / d))  # float32, as HF computes it
+    sc = cfg.rope_scaling
+    kind = (sc or {}).get("rope_type", (sc or {}).get("type", "default"))
+    if kind == "linear":
+        inv = inv / sc["factor"]
+    elif kind == "llama3":
+        factor, low, high = sc["factor"], sc.get("low_freq_factor", 1.0), sc.get("high_freq_factor", 4.0)
+        orig = sc["original_max_position_embeddings"]
+        wavelen = 2 * math.pi / inv
+        smooth = (orig / wavelen - low) / (high - low)
+        blended = (1 - smooth) * inv / factor + smooth * inv
+        inv = torch.where(wavelen > orig / low, inv / factor, torch.where(wavelen < orig / high, inv, blended))
+    else:
+        assert kind == "default", f"rope_scaling {kind!r} is not supported"
+    return inv
 
 
 class RMSNorm(nn.Module):
@@ -210,11 +241,12 @@ class Attention(nn.Module):
     def __init__(self, cfg: ModelConfig):
         super().__init__()
         self.cfg = cfg
-        self.q_proj = nn.Linear(cfg.hidden_size, cfg.num_heads * cfg.head_dim, bias=False)
-        self.k_proj = nn.Linear(cfg.hidden_size, cfg.num_kv_heads * cfg.head_dim, bias=False)
-        self.v_proj = nn.Linear(cfg.hidden_size, cfg.num_kv_heads * cfg.head_dim, bias=False)
-        self.o_proj = nn.Linear(cfg.num_heads * cfg.head_dim, cfg.hidden_size, bias=False)
+        self.q_proj = nn.Linear(cfg.hidden_size, cfg.num_heads * cfg.head_dim, bias=cfg.qkv_bias)
+        self.k_proj = nn.Linear(cfg.hidden_size, cfg.num_kv_heads * cfg.head_dim, bias=cfg.qkv_bias)
+        self.v_proj = nn.Linear(cfg.hidden_size, cfg.num_kv_heads * cfg.head_dim, bias=cfg.qkv_bias)
+        self.o_proj = nn.Linear(cfg.num_heads * cfg.head_dim, cfg.hidden_size, bias=cfg.o_bias)
         self.fixed_batch = False  # set by export_mode()
+        self.sdpa = False         # set by use_sdpa(): torch 2.x fused attention (training only)
         self.kv_half = False      # set by kv_precision(): K/V stored as float16
         self.kv_int8 = False      # set by kv_precision(): K/V stored as int8 with per-row scales
 
@@ -255,7 +287,8 @@ class Attention(nn.Module):
                 past = (past[0].half(), past[1].half())
         # GQA without copying KV per query head: the g query heads sharing a KV head become
         # g*s rows of one matmul against that KV head. Head h uses KV head h // g.
-        qg = q.reshape(b, c.num_kv_heads, gs, c.head_dim) * (1.0 / math.sqrt(c.head_dim))
+        qr = q.reshape(b, c.num_kv_heads, gs, c.head_dim)
+        qg = qr * (1.0 / math.sqrt(c.head_dim))
         if self.kv_int8:
             y, present = self._int8(qg, k, v, past, mask, static)
         elif static:
@@ -272,8 +305,11 @@ class Attention(nn.Module):
             present = (k, v)
             if self.kv_half:
                 k, v = k.float(), v.float()
-            att = torch.softmax(torch.matmul(qg, k.transpose(2, 3)) + mask, dim=-1)
-            y = torch.matmul(att, v)                                                  # [b, KV, g*s, d]
+            if self.sdpa:  # one fused kernel (flash / memory-efficient) instead of the score matrix
+                y = F.scaled_dot_product_attention(qr, k, v, attn_mask=mask.to(qr.dtype))
+            else:
+                att = torch.softmax(torch.matmul(qg, k.transpose(2, 3)) + mask, dim=-1)
+                y = torch.matmul(att, v)                                              # [b, KV, g*s, d]
         y = y.reshape(b, c.num_heads, s, c.head_dim).transpose(1, 2).reshape(b, s, c.num_heads * c.head_dim)
         return self.o_proj(y), present
 
@@ -295,9 +331,9 @@ class Attention(nn.Module):
 class MLP(nn.Module):
     def __init__(self, cfg: ModelConfig):
         super().__init__()
-        self.gate_proj = nn.Linear(cfg.hidden_size, cfg.intermediate_size, bias=False)
-        self.up_proj = nn.Linear(cfg.hidden_size, cfg.intermediate_size, bias=False)
-        self.down_proj = nn.Linear(cfg.intermediate_size, cfg.hidden_size, bias=False)
+        self.gate_proj = nn.Linear(cfg.hidden_size, cfg.intermediate_size, bias=cfg.mlp_bias)
+        self.up_proj = nn.Linear(cfg.hidden_size, cfg.intermediate_size, bias=cfg.mlp_bias)
+        self.down_proj = nn.Linear(cfg.intermediate_size, cfg.hidden_size, bias=cfg.mlp_bias)
 
     def forward(self, x):
         return self.down_proj(F.silu(self.gate_proj(x)) * self.up_proj(x))
@@ -330,18 +366,21 @@ class LlamaLM(nn.Module):
         self.lm_head = nn.Linear(cfg.hidden_size, cfg.vocab_size, bias=False)
         if cfg.tie_embeddings:
             self.lm_head.weight = self.embed_tokens.weight
-        inv_freq = 1.0 / (cfg.rope_theta ** (torch.arange(0, cfg.head_dim, 2).float() / cfg.head_dim))
-        self.register_buffer("inv_freq", inv_freq, persistent=False)
+        self.register_buffer("inv_freq", rope_inv_freq(cfg), persistent=False)
+        self.checkpointing = False  # set by training: recompute each block in backward (activation checkpointing)
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
                 position_ids: torch.Tensor, past: Optional[KV] = None,
-                last_only: bool = True, static: bool = False, attn_bias: Optional[torch.Tensor] = None):
+                last_only: bool = True, static: bool = False, attn_bias: Optional[torch.Tensor] = None,
+                hidden_only: bool = False):
         """input_ids/position_ids [b, s]; attention_mask [b, p+s] (1 = attend); past: per layer (k, v).
         attn_bias: an additive [s, p+s] mask used instead of the causal one (OverFill training
         cuts a sequence at many points at once, see training/train.py block_cut_bias).
 
         Returns logits ([b, 1, V] when last_only, else [b, s, V]) and the per-layer present KV:
         [b, KV, p+s, d], or with `static` only the new positions [b, KV, s, d] (see Attention).
+        hidden_only returns the final norm's output [b, s, h] instead of logits, for losses that
+        apply lm_head in chunks (a 150k vocabulary's logits for a whole batch do not fit).
         """
         x = self.embed_tokens(input_ids)                                          # [b, s, h]
         if self.layers[0].self_attn.fixed_batch:
@@ -363,8 +402,14 @@ class LlamaLM(nn.Module):
         mask = mask.repeat(1, 1, self.cfg.num_heads // self.cfg.num_kv_heads, 1)  # rows (g, s), as in Attention
         presents = []
         for i, layer in enumerate(self.layers):
-            x, present = layer(x, rope, mask, past[i] if past is not None else None, static)
+            layer_past = past[i] if past is not None else None
+            if self.checkpointing and self.training and torch.is_grad_enabled():
+                x, present = torch.utils.checkpoint.checkpoint(layer, x, rope, mask, layer_past, static, use_reentrant=False)
+            else:
+                x, present = layer(x, rope, mask, layer_past, static)
             presents.append(present)
+        if hidden_only:
+            return self.norm(x), presents
         if last_only:
             x = x[:, -1:, :]
         return self.lm_head(self.norm(x)), presents
@@ -383,6 +428,13 @@ class LlamaLM(nn.Module):
         """Batch-1 graphs with constant reshape targets (the engine always runs batch 1)."""
         for layer in self.layers:
             layer.self_attn.fixed_batch = on
+        return self
+
+    def use_sdpa(self, on: bool = True) -> "LlamaLM":
+        """torch 2.x scaled_dot_product_attention in the plain (training) attention path."""
+        on = on and hasattr(F, "scaled_dot_product_attention")
+        for layer in self.layers:
+            layer.self_attn.sdpa = on
         return self
 
     def kv_precision(self, dtype: str) -> "LlamaLM":

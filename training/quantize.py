@@ -113,7 +113,7 @@ def quantize_model(model: onnx.ModelProto, scheme: str = "nbits8", block: int = 
 
 
 def quantize_folder(src: str, dst: str, scheme: str = "nbits8") -> dict:
-    from .export import sha256
+    from .export import external_data_file, save_onnx, sha256
     if os.path.abspath(src) != os.path.abspath(dst):
         shutil.copytree(src, dst, dirs_exist_ok=True)
     with open(os.path.join(dst, "overfill.json")) as f:
@@ -123,8 +123,11 @@ def quantize_folder(src: str, dst: str, scheme: str = "nbits8") -> dict:
         path = os.path.join(dst, manifest[role]["file"])
         model = onnx.load(path)
         report[role] = quantize_model(model, scheme)
-        onnx.save(model, path)
+        save_onnx(model, path)
         manifest[role]["sha256"] = sha256(path)
+        manifest[role].pop("externalData", None)
+        if external_data_file(path):
+            manifest[role]["externalData"] = external_data_file(path)
         manifest[role]["weights"] = "int8-block32" if scheme == "nbits8" else "int8-per-column"
     with open(os.path.join(dst, "overfill.json"), "w") as f:
         json.dump(manifest, f, indent=2)
