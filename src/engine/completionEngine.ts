@@ -5,7 +5,8 @@ import { explainPromptText, extractExplanation } from './explainPrompt';
 import { PromptCache } from './cache/promptCache';
 import { generate, type GenerateOptions, type GenerateResult, type GenerationMode } from './generate/generate';
 import { cursorContext, finalizeCompletion, findCut } from './postprocess/completionRules';
-import { buildFimPrompt, buildPlainPrompt, type FimPrompt } from './prompt/buildFimPrompt';
+import { buildFimPrompt, buildPlainPrompt, tailAtLineStart, type FimPrompt } from './prompt/buildFimPrompt';
+import { explainChatText } from './prompt/chatPrompt';
 import { healingPicker, stripHealed } from './prompt/tokenHealing';
 import type { CompletionRequest, CompletionResult, ExplainRequest, ModelInfo } from './requests';
 import { loadModelPair, type ModelPair } from './runtime/loadModelPair';
@@ -47,8 +48,13 @@ export class CompletionEngine {
     return result;
   }
 
-  private run(promptIds: number[], opts: Omit<GenerateOptions, 'cache' | 'prefillChunk'>): Promise<GenerateResult> {
-    return this.exclusive(() => generate(this.pair, promptIds, { ...opts, cache: this.cache, prefillChunk: this.options.prefillChunk }));
+  private run(promptIds: number[], opts: Omit<GenerateOptions, 'cache' | 'prefillChunk' | 'vocabLimit'>): Promise<GenerateResult> {
+    return this.exclusive(() => generate(this.pair, promptIds, { ...opts, cache: this.cache, prefillChunk: this.options.prefillChunk, vocabLimit: this.pair.tokenizer.size }));
+  }
+
+  /** The mode a request runs in: a full-only folder has no decoder, so every request runs full. */
+  private modeFor(requested: GenerationMode | undefined): GenerationMode {
+    return this.pair.manifest.kind === 'full-only' ? 'full' : (requested ?? 'overfill');
   }
 
   /** Forgets cached prompts (benchmarks: cold timings). */
@@ -64,9 +70,12 @@ export class CompletionEngine {
       name: m.name,
       description: m.description,
       folder,
+      kind: m.kind,
+      family: m.family,
+      fim: pair.tokenizer.special.fim !== undefined,
       provider: pair.provider,
       fullParams: m.full.params,
-      decoderParams: m.decoder.params,
+      decoderParams: m.kind === 'full-only' ? undefined : m.decoder.params,
       contextLength: m.contextLength,
       fallbacks: pair.fallbacks,
       loadMs: Math.round(performance.now() - t0),
@@ -95,7 +104,7 @@ export class CompletionEngine {
 
   async complete(req: CompletionRequest, signal?: AbortSignal): Promise<CompletionResult> {
     const { tokenizer } = this.pair;
-    const mode: GenerationMode = req.mode ?? 'overfill';
+    const mode = this.modeFor(req.mode);
     const { ids: promptIds, healed } = this.buildPrompt(req);
     const ctx = cursorContext(req.prefix, req.suffix, req.maxLines ?? DEFAULT_MAX_LINES);
     // The text after the cursor; undefined before the first token, or if it did not re-write the healed text.
@@ -123,18 +132,26 @@ export class CompletionEngine {
     };
   }
 
-  /** Streams the explanation: `onText` gets the whole text so far after each token. */
+  /**
+   * Streams the explanation: `onText` gets the whole text so far after each token. A model with
+   * a chat template is asked as its assistant and answers in Markdown; a plain code model
+   * continues a comment opened after the code (explainPrompt.ts).
+   */
   async explain(req: ExplainRequest, signal: AbortSignal | undefined, onText: (text: string) => void): Promise<string> {
     const { tokenizer } = this.pair;
-    const ids = buildPlainPrompt(tokenizer, explainPromptText(req.code, req.languageId), this.budget(req.contextTokens, req.maxNewTokens));
+    const budget = this.budget(req.contextTokens, req.maxNewTokens);
+    const template = tokenizer.chatTemplate;
+    const read = (generated: readonly number[]): { text: string; done: boolean } =>
+      template ? { text: tokenizer.decode(generated).trim(), done: false } : extractExplanation(tokenizer.decode(generated), req.languageId);
+    const ids = template ? this.chatPrompt(template, req, budget) : buildPlainPrompt(tokenizer, explainPromptText(req.code, req.languageId), budget);
     let last = '';
     const result = await this.run(ids, {
-      mode: req.mode ?? 'overfill',
+      mode: this.modeFor(req.mode),
       maxNewTokens: req.maxNewTokens,
       stopIds: tokenizer.special.stop,
       signal,
       shouldStop: (generated) => {
-        const { text, done } = extractExplanation(tokenizer.decode(generated), req.languageId);
+        const { text, done } = read(generated);
         if (text !== last) {
           last = text;
           onText(text);
@@ -142,9 +159,20 @@ export class CompletionEngine {
         return done;
       },
     });
-    const final = extractExplanation(tokenizer.decode(result.ids), req.languageId).text;
+    const final = read(result.ids).text;
     if (final !== last) onText(final);
     return final;
+  }
+
+  /** The chat-template prompt, its code cut from the start (whole lines) until it fits the budget. */
+  private chatPrompt(template: string, req: ExplainRequest, budget: number): number[] {
+    const { tokenizer } = this.pair;
+    let code = req.code;
+    for (;;) {
+      const ids = tokenizer.encode(explainChatText(template, tokenizer.config, code, req.languageId));
+      if (ids.length <= budget || code.length < 16) return ids.slice(Math.max(0, ids.length - budget));
+      code = tailAtLineStart(code, Math.floor(code.length * 0.75));
+    }
   }
 
   /**
@@ -172,8 +200,13 @@ export class CompletionEngine {
   }
 
   /** Raw greedy ids for a prompt given as ids (parity tests and benchmarks). */
-  generateIds(promptIds: number[], mode: GenerationMode, maxNewTokens: number, signal?: AbortSignal): Promise<GenerateResult> {
-    return this.run(promptIds, { mode, maxNewTokens, stopIds: new Set(), signal });
+  generateIds(promptIds: number[], mode: GenerationMode, maxNewTokens: number, signal?: AbortSignal, stopIds: ReadonlySet<number> = new Set()): Promise<GenerateResult> {
+    return this.run(promptIds, { mode: this.modeFor(mode), maxNewTokens, stopIds, signal });
+  }
+
+  /** The tokenizer's end-of-text id (raw generation stops there). */
+  get endOfTextId(): number {
+    return this.pair.tokenizer.special.endOfText;
   }
 
   encode(text: string): number[] {

@@ -42,6 +42,12 @@ export interface ModelInfo {
   name: string;
   description: string;
   folder: string;
+  /** overfill: full model + decoder; full-only: one graph does both stages (a standard export). */
+  kind: 'overfill' | 'full-only';
+  /** The code-model family its prompt format was detected from, if any. */
+  family?: string;
+  /** Whether prompts carry the text after the cursor (the model has FIM tokens). */
+  fim: boolean;
   provider: string;
   fullParams?: number;
   decoderParams?: number;

@@ -7,8 +7,10 @@ const P = -1, S = -2, M = -3;
 const tok: PromptTokenizer = {
   encode: (text) => [...text].map((c) => c.charCodeAt(0)),
   tokenText: (id) => (id < 0 ? '' : String.fromCharCode(id)),
-  special: { fimPrefix: P, fimSuffix: S, fimMiddle: M, endOfText: -4, stop: new Set([-4]) },
+  special: { fim: { prefix: P, suffix: S, middle: M } },
 };
+const withBos: PromptTokenizer = { ...tok, special: { ...tok.special, bos: -5 } };
+const noFim: PromptTokenizer = { ...tok, special: {} };
 const chars = (ids: number[]) => ids.map((i) => (i < 0 ? `<${i}>` : String.fromCharCode(i))).join('');
 
 describe('buildFimPrompt', () => {
@@ -18,6 +20,19 @@ describe('buildFimPrompt', () => {
 
   it('spm: suffix first, so the end of the prefix (what typing changes) sits last', () => {
     assert.equal(chars(buildFimPrompt(tok, { prefix: 'ab', suffix: 'cd', budget: 100, order: 'spm' }).ids), '<-2>cd<-1>ab<-3>');
+  });
+
+  it('a BOS token, when the tokenizer adds one, goes first in either order', () => {
+    assert.equal(chars(buildFimPrompt(withBos, { prefix: 'ab', suffix: 'cd', budget: 100, order: 'psm' }).ids), '<-5><-1>ab<-2>cd<-3>');
+    assert.equal(chars(buildFimPrompt(withBos, { prefix: 'ab', suffix: 'cd', budget: 100, order: 'spm' }).ids), '<-5><-2>cd<-1>ab<-3>');
+  });
+
+  it('a model without FIM tokens gets the prefix alone, with the whole budget', () => {
+    const p = buildFimPrompt(noFim, { prefix: 'x'.repeat(50) + 'ab', suffix: 'cd', budget: 20, order: 'psm' });
+    assert.ok(chars(p.ids).endsWith('ab') && !chars(p.ids).includes('cd'));
+    assert.equal(p.suffixTokens, 0);
+    assert.ok(p.ids.length <= 20 && p.ids.length >= 12, `${p.ids.length} tokens`);
+    assert.equal(chars(buildFimPrompt(noFim, { prefix: 'ab', suffix: 'cd', budget: 100, order: 'none' }).ids), 'ab');
   });
 
   it('cuts to the budget keeping the text nearest the cursor, suffix limited to about a quarter', () => {

@@ -32,6 +32,8 @@ export interface GenerateOptions {
   prefillChunk?: number;
   /** Chooses the next token from the logits and the ids so far (default: greedy). */
   pick?: (logits: Float32Array, ids: readonly number[]) => number;
+  /** Ids the tokenizer has (0..vocabLimit-1): padded logits beyond them are never chosen. */
+  vocabLimit?: number;
 }
 
 export type StopReason = 'stop-token' | 'rule' | 'max-tokens';
@@ -57,10 +59,12 @@ export function rolesFor(mode: GenerationMode, models: ModelRoles): { prefill: C
   };
 }
 
-export function argmax(logits: Float32Array): number {
+/** The index of the largest of the first `limit` logits. */
+export function argmax(logits: Float32Array, limit = logits.length): number {
   let best = 0;
   let bestValue = logits[0];
-  for (let i = 1; i < logits.length; i++) {
+  const n = Math.min(limit, logits.length);
+  for (let i = 1; i < n; i++) {
     if (logits[i] > bestValue) {
       bestValue = logits[i];
       best = i;
@@ -114,7 +118,7 @@ export async function generate(models: ModelRoles, promptIds: readonly number[],
     try {
       while (ids.length < opts.maxNewTokens) {
         throwIfAborted();
-        const next = opts.pick ? opts.pick(logits, ids) : argmax(logits);
+        const next = opts.pick ? opts.pick(logits, ids) : argmax(logits, opts.vocabLimit);
         if (opts.stopIds.has(next)) {
           stopReason = 'stop-token';
           break;

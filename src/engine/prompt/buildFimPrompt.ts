@@ -1,7 +1,10 @@
 // Fill-in-the-middle prompt from the text around the cursor, cut to a token budget.
-// psm: <fim_prefix> prefix <fim_suffix> suffix <fim_middle>
-// spm: <fim_suffix> suffix <fim_prefix> prefix <fim_middle>   (what changes while typing, the
-//      end of the prefix, sits last: best for reusing a cached prompt)
+// psm:  <fim_prefix> prefix <fim_suffix> suffix <fim_middle>
+// spm:  <fim_suffix> suffix <fim_prefix> prefix <fim_middle>   (what changes while typing, the
+//       end of the prefix, sits last: best for reusing a cached prompt)
+// none: prefix   (a model without FIM tokens sees only the text before the cursor)
+// A BOS token goes first when the model's tokenizer adds one.
+import type { FimOrder } from '../model/manifest';
 import type { SpecialIds } from '../tokenizer/textTokenizer';
 import { healableText } from './tokenHealing';
 
@@ -9,7 +12,7 @@ export interface PromptTokenizer {
   encode(text: string): number[];
   /** Text of one token (token healing). */
   tokenText(id: number): string;
-  readonly special: SpecialIds;
+  readonly special: Pick<SpecialIds, 'fim' | 'bos'>;
 }
 
 export interface FimPromptInput {
@@ -17,7 +20,7 @@ export interface FimPromptInput {
   suffix: string;
   /** Most prompt tokens, control tokens included. */
   budget: number;
-  order: 'psm' | 'spm';
+  order: FimOrder;
   /** Back up over the prefix's last token; generation re-writes it (see tokenHealing.ts). */
   heal?: boolean;
 }
@@ -43,10 +46,13 @@ const CHAR_STEP = 1024;
 const MIN_TOKEN_STEP = 8;
 
 export function buildFimPrompt(tok: PromptTokenizer, input: FimPromptInput): FimPrompt {
-  const room = Math.max(0, input.budget - 3);
+  const { fim, bos } = tok.special;
+  const order = fim ? input.order : 'none';
+  const head = bos === undefined ? [] : [bos];
+  const room = Math.max(0, input.budget - (order === 'none' ? 0 : 3) - head.length);
   const maxChars = room * MAX_CHARS_PER_TOKEN;
   const prefixIds = tok.encode(tailAtLineStart(input.prefix, maxChars));
-  const suffixIds = tok.encode(headAtLineEnd(input.suffix, maxChars));
+  const suffixIds = order === 'none' ? [] : tok.encode(headAtLineEnd(input.suffix, maxChars));
   let suffixTake = Math.min(suffixIds.length, Math.floor(room * SUFFIX_SHARE));
   const prefixRoom = room - suffixTake;
   const over = prefixIds.length - prefixRoom;
@@ -60,18 +66,18 @@ export function buildFimPrompt(tok: PromptTokenizer, input: FimPromptInput): Fim
   const left = room - prefix.length;
   suffixTake = Math.min(suffixIds.length, suffixIds.length <= left ? left : Math.floor(left / step) * step);
   const suffix = suffixIds.slice(0, suffixTake);
-  const s = tok.special;
-  const ids =
-    input.order === 'spm'
-      ? [s.fimSuffix, ...suffix, s.fimPrefix, ...prefix, s.fimMiddle]
-      : [s.fimPrefix, ...prefix, s.fimSuffix, ...suffix, s.fimMiddle];
+  let ids: number[];
+  if (!fim || order === 'none') ids = [...head, ...prefix];
+  else if (order === 'spm') ids = [...head, fim.suffix, ...suffix, fim.prefix, ...prefix, fim.middle];
+  else ids = [...head, fim.prefix, ...prefix, fim.suffix, ...suffix, fim.middle];
   return { ids, prefixTokens: prefix.length, suffixTokens: suffix.length, healed };
 }
 
-/** Plain left-to-right prompt (Explain): the last `budget` tokens of the text. */
+/** Plain left-to-right prompt (Explain): the last `budget` tokens of the text, after BOS when the model wants one. */
 export function buildPlainPrompt(tok: PromptTokenizer, text: string, budget: number): number[] {
+  const head = tok.special.bos === undefined ? [] : [tok.special.bos];
   const ids = tok.encode(tailAtLineStart(text, budget * MAX_CHARS_PER_TOKEN));
-  return ids.slice(Math.max(0, ids.length - budget));
+  return [...head, ...ids.slice(Math.max(0, ids.length - budget + head.length))];
 }
 
 /**

@@ -2,7 +2,7 @@
 // the decoder must accept exactly the KV tensors the full model writes.
 import type * as ort from 'onnxruntime-node';
 import { OverfillError } from '../errors';
-import { KV_DTYPES, layerCacheNames, layerName, type IoNames, type KvDtype, type KvLayout, type ModelManifest } from '../manifest';
+import { KV_DTYPES, layerCacheNames, layerName, type IoNames, type KvDtype, type KvLayout, type ModelManifest } from '../model/manifest';
 import { kvStreams } from './kvCache';
 
 export interface GraphLayout extends KvLayout {
@@ -24,7 +24,8 @@ function tensorType(meta: readonly Meta[], name: string): string | undefined {
 
 /** Counts layers by their past-key inputs and reads [batch, kvHeads, past, headDim] from them. */
 export function readGraphLayout(session: ort.InferenceSession, io: IoNames, file: string): GraphLayout {
-  for (const name of [io.inputIds, io.attentionMask, io.positionIds]) {
+  // position_ids is optional: some standard exports derive positions from the attention mask.
+  for (const name of [io.inputIds, io.attentionMask]) {
     if (!session.inputNames.includes(name)) {
       throw new OverfillError('MODEL_INVALID', `${file} has no input "${name}": it does not follow the OverFill graph contract (HF/optimum names with KV cache). Re-export it with training/export.py.`);
     }
@@ -72,6 +73,10 @@ export function readGraphLayout(session: ort.InferenceSession, io: IoNames, file
   }
   const logits = tensorShape(session.outputMetadata, io.logits);
   if (!logits) throw new OverfillError('MODEL_INVALID', `${file} has no output "${io.logits}".`);
+  const logitsType = tensorType(session.outputMetadata, io.logits);
+  if (logitsType !== undefined && logitsType !== 'float32' && logitsType !== 'float16') {
+    throw new OverfillError('MODEL_INVALID', `${file}: output "${io.logits}" is ${logitsType}; the engine reads float32 or float16 logits.`);
+  }
   const last = logits[logits.length - 1];
   return { numLayers, numKvHeads, headDim, dtype, vocabSize: typeof last === 'number' ? last : undefined };
 }

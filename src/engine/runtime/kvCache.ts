@@ -10,7 +10,7 @@
 // has no Float16Array before v24; ORT takes Uint16Array for float16); or int8, which adds two
 // float32 scale tensors per layer, [1, kvHeads, 1, n] (static layout only).
 import * as ort from 'onnxruntime-node';
-import type { KvDtype, KvLayout } from '../manifest';
+import type { KvDtype, KvLayout } from '../model/manifest';
 
 type ElementType = 'float32' | 'float16' | 'uint8' | 'int8';
 type KvArray = Float32Array | Uint16Array | Uint8Array | Int8Array;

@@ -1,9 +1,12 @@
-// Loads an OverFill model folder: manifest, tokenizer, both ONNX sessions, and the check that
-// the decoder can read the full model's KV cache.
+// Loads a model folder: manifest (or a standard export's, built in memory), tokenizer, the ONNX
+// sessions, and the checks that the decoder can read the full model's KV cache and that the
+// tokenizer fits the logits. A full-only folder opens its one graph once, for both roles.
 import * as path from 'path';
-import { readManifest, type ModelManifest } from '../manifest';
+import { OverfillError } from '../errors';
+import type { ModelManifest } from '../model/manifest';
+import { readModelFolder } from '../model/readModelFolder';
 import { TextTokenizer } from '../tokenizer/textTokenizer';
-import { checkPairLayout, readGraphLayout } from './graphContract';
+import { checkPairLayout, readGraphLayout, type GraphLayout } from './graphContract';
 import { OnnxCausalLm } from './onnxCausalLm';
 import { openSessions, type ProviderFallback, type ProviderName, type ProviderSetting } from './providers';
 
@@ -11,30 +14,47 @@ export interface ModelPair {
   manifest: ModelManifest;
   tokenizer: TextTokenizer;
   full: OnnxCausalLm;
+  /** The same object as `full` when the folder is full-only. */
   decoder: OnnxCausalLm;
   provider: ProviderName;
   fallbacks: ProviderFallback[];
   dispose(): Promise<void>;
 }
 
-/** cpuThreads: threads for CPU kernels, 0 = every core (see providers.ts cpuThreads). */
-export async function loadModelPair(folder: string, provider: ProviderSetting, cpuThreads = 0): Promise<ModelPair> {
-  const manifest = await readManifest(folder);
+/** A standard export's manifest takes the KV dtype (and the logits width, when fixed) from its graph. */
+function fromGraph(manifest: ModelManifest, layout: GraphLayout): ModelManifest {
+  return Object.freeze({ ...manifest, vocabSize: layout.vocabSize ?? manifest.vocabSize, kv: { ...manifest.kv, dtype: layout.dtype } });
+}
+
+function checkVocabulary(manifest: ModelManifest, tokenizer: TextTokenizer): void {
+  if (tokenizer.size > manifest.vocabSize) {
+    throw new OverfillError('TOKENIZER_INVALID', `The tokenizer has ${tokenizer.size} ids but the model produces ${manifest.vocabSize} logits: the tokenizer does not belong to this model. Copy the model's own tokenizer.json into ${manifest.folder}.`);
+  }
+}
+
+/** location: a model folder, or a standard export's .onnx file. cpuThreads: 0 = every core (providers.ts). */
+export async function loadModelPair(location: string, provider: ProviderSetting, cpuThreads = 0): Promise<ModelPair> {
+  const folder = await readModelFolder(location);
+  let manifest = folder.manifest;
   const tokenizer = await TextTokenizer.load(manifest);
-  const fullFile = path.join(folder, manifest.full.file);
-  const decFile = path.join(folder, manifest.decoder.file);
-  const opened = await openSessions([fullFile, decFile], provider, cpuThreads);
-  const [fullSession, decSession] = opened.sessions;
+  const fullFile = path.join(manifest.folder, manifest.full.file);
+  const decFile = path.join(manifest.folder, manifest.decoder.file);
+  const fullOnly = manifest.kind === 'full-only';
+  const opened = await openSessions(fullOnly ? [fullFile] : [fullFile, decFile], provider, cpuThreads);
+  const [fullSession, decSession = fullSession] = opened.sessions;
+  const release = () => Promise.all(opened.sessions.map((s) => s.release()));
   try {
     const fullLayout = readGraphLayout(fullSession, manifest.io, fullFile);
-    const decLayout = readGraphLayout(decSession, manifest.io, decFile);
+    const decLayout = fullOnly ? fullLayout : readGraphLayout(decSession, manifest.io, decFile);
+    if (folder.standard) manifest = fromGraph(manifest, fullLayout);
     checkPairLayout(manifest, fullLayout, decLayout);
+    checkVocabulary(manifest, tokenizer);
   } catch (err) {
-    await Promise.all([fullSession.release(), decSession.release()]);
+    await release();
     throw err;
   }
   const full = new OnnxCausalLm(fullSession, manifest.io, manifest.kv, manifest.kv.cacheLayout);
-  const decoder = new OnnxCausalLm(decSession, manifest.io, manifest.kv, manifest.kv.cacheLayout);
+  const decoder = fullOnly ? full : new OnnxCausalLm(decSession, manifest.io, manifest.kv, manifest.kv.cacheLayout);
   return {
     manifest,
     tokenizer,
@@ -43,7 +63,7 @@ export async function loadModelPair(folder: string, provider: ProviderSetting, c
     provider: opened.provider,
     fallbacks: opened.fallbacks,
     dispose: async () => {
-      await Promise.all([full.release(), decoder.release()]);
+      await release();
     },
   };
 }

@@ -2,7 +2,7 @@
 // runs new tokens on top of a KV cache (which it grows) and returns last-position logits.
 // Only this folder touches onnxruntime-node.
 import * as ort from 'onnxruntime-node';
-import { layerCacheNames, type IoNames, type KvLayout } from '../manifest';
+import { layerCacheNames, type IoNames, type KvLayout } from '../model/manifest';
 import { createKvCache, type CacheLayout, type KvCache } from './kvCache';
 
 export interface CausalLm {
@@ -13,9 +13,37 @@ export interface CausalLm {
   newCache(): KvCache;
 }
 
+/** float16 bits (ORT's Uint16Array for float16) to a number. */
+function halfToFloat(h: number): number {
+  const exp = (h >> 10) & 0x1f;
+  const frac = h & 0x3ff;
+  const sign = h & 0x8000 ? -1 : 1;
+  if (exp === 0) return sign * frac * 2 ** -24;
+  if (exp === 31) return frac ? NaN : sign * Infinity;
+  return sign * (1 + frac / 1024) * 2 ** (exp - 15);
+}
+
+/** The last `vocab` values of a logits output as float32 (float16 exports convert here). */
+function lastRow(t: ort.Tensor): Float32Array {
+  const vocab = t.dims[t.dims.length - 1];
+  if (t.type === 'float16') {
+    const bits = t.data as unknown as ArrayLike<number> & { buffer: ArrayBufferLike; byteOffset: number; length: number };
+    const raw = new Uint16Array(bits.buffer, bits.byteOffset, bits.length);
+    const out = new Float32Array(vocab);
+    const from = raw.length - vocab;
+    for (let i = 0; i < vocab; i++) out[i] = halfToFloat(raw[from + i]);
+    return out;
+  }
+  const all = t.data as Float32Array;
+  // Graphs exporting every position (standard exports) are accepted too: keep only the last row.
+  return all.length === vocab ? all : all.subarray(all.length - vocab);
+}
+
 export class OnnxCausalLm implements CausalLm {
   private readonly pastNames: string[] = [];
   private readonly presentNames: string[] = [];
+  /** Standard exports may lack position_ids (positions then follow the attention mask). */
+  private readonly feedsPositions: boolean;
 
   constructor(
     private readonly session: ort.InferenceSession,
@@ -28,6 +56,7 @@ export class OnnxCausalLm implements CausalLm {
       this.pastNames.push(...names.past);
       this.presentNames.push(...names.present);
     }
+    this.feedsPositions = session.inputNames.includes(io.positionIds);
   }
 
   newCache(): KvCache {
@@ -50,17 +79,13 @@ export class OnnxCausalLm implements CausalLm {
     const feeds: Record<string, ort.Tensor> = {
       [this.io.inputIds]: new ort.Tensor('int64', ids, [1, n]),
       [this.io.attentionMask]: cache.attentionMask(n),
-      [this.io.positionIds]: new ort.Tensor('int64', positions, [1, n]),
     };
+    if (this.feedsPositions) feeds[this.io.positionIds] = new ort.Tensor('int64', positions, [1, n]);
     const pasts = cache.pastTensors();
     this.pastNames.forEach((name, i) => (feeds[name] = pasts[i]));
     const out = await this.session.run(feeds);
     cache.absorb(this.presentNames.map((name) => out[name]), n);
-    const logitsTensor = out[this.io.logits];
-    const vocab = logitsTensor.dims[logitsTensor.dims.length - 1];
-    const all = logitsTensor.data as Float32Array;
-    // Graphs exporting every position are accepted too: keep only the last row.
-    return all.length === vocab ? all : all.subarray(all.length - vocab);
+    return lastRow(out[this.io.logits]);
   }
 
   release(): Promise<void> {

@@ -3,14 +3,28 @@ import { promises as fs } from 'fs';
 import * as path from 'path';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { OverfillError } from '../errors';
-import type { ModelManifest } from '../manifest';
+import type { ModelManifest } from '../model/manifest';
 
 export interface SpecialIds {
-  fimPrefix: number;
-  fimSuffix: number;
-  fimMiddle: number;
+  /** The FIM tokens: all three, or none (prefix-only prompts). */
+  fim?: { prefix: number; suffix: number; middle: number };
   endOfText: number;
+  bos?: number;
+  fileSeparator?: number;
   stop: ReadonlySet<number>;
+  /** Every named control token: never shown to the user, never chosen by token healing. */
+  control: ReadonlySet<number>;
+}
+
+/** A chat template from tokenizer_config.json: one string, or named ones (the "default" is used). */
+function chatTemplateOf(config: Record<string, unknown>): string | undefined {
+  const t = config.chat_template;
+  if (typeof t === 'string') return t;
+  if (Array.isArray(t)) {
+    const named = t as { name?: string; template?: string }[];
+    return (named.find((x) => x.name === 'default') ?? named[0])?.template;
+  }
+  return undefined;
 }
 
 export class TextTokenizer {
@@ -20,6 +34,8 @@ export class TextTokenizer {
   private constructor(
     private readonly tokenizer: Tokenizer,
     readonly special: SpecialIds,
+    /** tokenizer_config.json (chat template, token names for it). */
+    readonly config: Readonly<Record<string, unknown>>,
   ) {
     let n = 0;
     for (const id of tokenizer.get_vocab(true).values()) n = Math.max(n, id + 1); // no spread: vocabularies reach 150k+
@@ -29,11 +45,12 @@ export class TextTokenizer {
   static async load(manifest: ModelManifest): Promise<TextTokenizer> {
     const file = path.join(manifest.folder, manifest.tokenizer.file);
     let tokenizer: Tokenizer;
+    let config: Record<string, unknown> = {};
     try {
       const json = JSON.parse(await fs.readFile(file, 'utf8')) as object;
-      const config = manifest.tokenizer.config
-        ? (JSON.parse(await fs.readFile(path.join(manifest.folder, manifest.tokenizer.config), 'utf8').catch(() => '{}')) as object)
-        : {};
+      if (manifest.tokenizer.config) {
+        config = JSON.parse(await fs.readFile(path.join(manifest.folder, manifest.tokenizer.config), 'utf8').catch(() => '{}')) as Record<string, unknown>;
+      }
       tokenizer = new Tokenizer(json, config);
     } catch (err) {
       throw new OverfillError('TOKENIZER_INVALID', `Could not read the tokenizer ${file}: ${(err as Error).message}. Re-export the model folder.`);
@@ -41,19 +58,27 @@ export class TextTokenizer {
     const id = (token: string): number => {
       const found = tokenizer.token_to_id(token);
       if (found === undefined) {
-        throw new OverfillError('TOKENIZER_INVALID', `The tokenizer ${file} has no token "${token}", which overfill.json names as a special token. Re-export the model folder.`);
+        throw new OverfillError('TOKENIZER_INVALID', `The tokenizer ${file} has no token "${token}", which the model folder names as a special token. Re-export the model folder.`);
       }
       return found;
     };
     const t = manifest.tokens;
-    const special: SpecialIds = {
-      fimPrefix: id(t.fimPrefix),
-      fimSuffix: id(t.fimSuffix),
-      fimMiddle: id(t.fimMiddle),
-      endOfText: id(t.endOfText),
-      stop: new Set(t.stop.map(id)),
-    };
-    return new TextTokenizer(tokenizer, special);
+    const optional = (token: string | undefined): number | undefined => (token === undefined ? undefined : id(token));
+    const fim = t.fimPrefix && t.fimSuffix && t.fimMiddle ? { prefix: id(t.fimPrefix), suffix: id(t.fimSuffix), middle: id(t.fimMiddle) } : undefined;
+    const stop = new Set(t.stop.map(id));
+    const named = [t.endOfText, t.fileSeparator, t.repoName, t.fimPad, t.bos].map(optional);
+    const control = new Set<number>([...stop, ...(fim ? [fim.prefix, fim.suffix, fim.middle] : []), ...named.filter((x): x is number => x !== undefined)]);
+    const special: SpecialIds = { fim, endOfText: id(t.endOfText), bos: optional(t.bos), fileSeparator: optional(t.fileSeparator), stop, control };
+    return new TextTokenizer(tokenizer, special, config);
+  }
+
+  /** Ids the tokenizer knows: 0..size-1. A model's logits may be wider (padded vocabularies). */
+  get size(): number {
+    return this.texts.length;
+  }
+
+  get chatTemplate(): string | undefined {
+    return chatTemplateOf(this.config);
   }
 
   encode(text: string): number[] {
@@ -72,7 +97,8 @@ export class TextTokenizer {
 
   /** Text of generated ids; control tokens are never shown to the user. */
   decode(ids: readonly number[]): string {
-    if (ids.length === 0) return ''; // the library refuses an empty list
-    return this.tokenizer.decode(ids as number[], { skip_special_tokens: true, clean_up_tokenization_spaces: false });
+    const shown = ids.filter((id) => !this.special.control.has(id));
+    if (shown.length === 0) return ''; // the library refuses an empty list
+    return this.tokenizer.decode(shown, { skip_special_tokens: true, clean_up_tokenization_spaces: false });
   }
 }

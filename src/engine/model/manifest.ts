@@ -1,14 +1,18 @@
 // The model folder's manifest (overfill.json): what the engine needs to know about a pair.
-// Format documented in docs/model-format.md; written by training/export.py.
+// Format documented in docs/model-format.md; written by training/export.py and
+// training/convert. Folders without one (standard ONNX exports) get theirs from
+// standardExport.ts.
 import { promises as fs } from 'fs';
 import * as path from 'path';
-import { OverfillError } from './errors';
+import { OverfillError } from '../errors';
 
 export interface GraphInfo {
   file: string;
   params?: number;
   hiddenSize?: number;
   intermediateSize?: number;
+  /** ONNX external data beside the graph (graphs over 2 GB keep their weights there). */
+  externalData?: string;
 }
 
 /**
@@ -29,15 +33,27 @@ export interface KvLayout {
 /** How past/present tensors are laid out; see runtime/kvCache.ts. */
 export type CacheLayoutName = 'hf' | 'static';
 
+/** Control tokens by their text. The three FIM tokens come together or not at all: a model
+ *  without them completes from the text before the cursor (fimOrder "none"). */
 export interface SpecialTokens {
-  fimPrefix: string;
-  fimSuffix: string;
-  fimMiddle: string;
+  fimPrefix?: string;
+  fimSuffix?: string;
+  fimMiddle?: string;
   endOfText: string;
   fileSeparator?: string;
+  repoName?: string;
+  fimPad?: string;
+  /** Put first in every prompt (the tokenizer config asks for a BOS token). */
+  bos?: string;
   /** Generation ends when one of these is produced. */
   stop: string[];
 }
+
+/** psm: prefix, suffix, middle; spm: suffix, prefix, middle; none: the prefix alone. */
+export type FimOrder = 'psm' | 'spm' | 'none';
+
+/** overfill: a full model and a decoder; full-only: one graph does both stages. */
+export type PairKind = 'overfill' | 'full-only';
 
 export interface IoNames {
   inputIds: string;
@@ -67,14 +83,17 @@ export interface ModelManifest {
   decoder: GraphInfo;
   tokenizer: { file: string; config?: string };
   tokens: SpecialTokens;
-  /** Prompt layout the model was trained with: prefix-suffix-middle or suffix-prefix-middle. */
-  fimOrder: 'psm' | 'spm';
+  /** Prompt layout the model was trained with. */
+  fimOrder: FimOrder;
+  /** Code-model family the tokens were detected from (tokenizer/modelFamilies.json), if any. */
+  family?: string;
+  kind: PairKind;
   io: IoNames;
 }
 
 export const MANIFEST_FILE = 'overfill.json';
 
-const DEFAULT_IO: IoNames = {
+export const DEFAULT_IO: IoNames = {
   inputIds: 'input_ids',
   attentionMask: 'attention_mask',
   positionIds: 'position_ids',
@@ -110,7 +129,7 @@ export async function readManifest(folder: string): Promise<ModelManifest> {
     throw new OverfillError(
       'MODEL_NOT_FOUND',
       folderExists
-        ? `No ${MANIFEST_FILE} in the model folder ${folder}: it is not an OverFill model pair. Point "overfill.model.path" at a folder made by training/export.py, or clear the setting to use the embedded model.`
+        ? `The model folder ${folder} holds neither an OverFill pair (${MANIFEST_FILE}) nor a standard ONNX export (config.json with onnx/model*.onnx). Point "overfill.model.path" at a pair made by training.convert or training/export.py, or at an ONNX export's folder; or clear it to use the embedded model.`
         : `The model folder ${folder} does not exist. Fix "overfill.model.path", or clear it to use the embedded model.`,
     );
   }
@@ -121,13 +140,27 @@ export async function readManifest(folder: string): Promise<ModelManifest> {
     throw new OverfillError('MODEL_INVALID', `${file} is not valid JSON (${(err as Error).message}). Re-export the model pair.`);
   }
   const manifest = validate(raw, file, folder);
-  for (const [role, rel] of [['full model', manifest.full.file], ['decoder', manifest.decoder.file], ['tokenizer', manifest.tokenizer.file]] as const) {
+  await checkFilesExist(manifest, MANIFEST_FILE);
+  return manifest;
+}
+
+/** Every file the manifest names must be there before a session tries to open it. */
+export async function checkFilesExist(manifest: ModelManifest, source: string): Promise<void> {
+  const { folder } = manifest;
+  const files: [string, string | undefined][] = [
+    ['full model', manifest.full.file],
+    ['full model\'s external data', manifest.full.externalData && path.join(path.dirname(manifest.full.file), manifest.full.externalData)],
+    ['decoder', manifest.decoder.file],
+    ['decoder\'s external data', manifest.decoder.externalData && path.join(path.dirname(manifest.decoder.file), manifest.decoder.externalData)],
+    ['tokenizer', manifest.tokenizer.file],
+  ];
+  for (const [role, rel] of files) {
+    if (!rel) continue;
     const exists = await fs.stat(path.join(folder, rel)).then((s) => s.isFile(), () => false);
     if (!exists) {
-      throw new OverfillError('MODEL_NOT_FOUND', `The ${role} file ${path.join(folder, rel)} named in ${MANIFEST_FILE} is missing. Copy the complete model folder again or re-export it.`);
+      throw new OverfillError('MODEL_NOT_FOUND', `The ${role} file ${path.join(folder, rel)} named in ${source} is missing. Copy the complete model folder again or re-export it.`);
     }
   }
-  return manifest;
 }
 
 function validate(raw: Record<string, unknown>, file: string, folder: string): ModelManifest {
@@ -147,8 +180,14 @@ function validate(raw: Record<string, unknown>, file: string, folder: string): M
   const kvDtype = (v: unknown): KvDtype => (KV_DTYPES.includes(v as KvDtype) ? (v as KvDtype) : fail(`"kv.dtype" must be one of ${KV_DTYPES.map((d) => `"${d}"`).join(', ')}`));
   const cacheLayout = (v: unknown): CacheLayoutName => (v === 'hf' || v === 'static' ? v : fail('"kv.cacheLayout" must be "hf" or "static"'));
   if (kv.dtype === 'int8' && (kv.cacheLayout ?? 'hf') !== 'static') fail('"kv.dtype" "int8" needs "kv.cacheLayout" "static"');
-  const fimOrder = raw.fimOrder ?? 'psm';
-  if (fimOrder !== 'psm' && fimOrder !== 'spm') fail('"fimOrder" must be "psm" or "spm"');
+  const optional = (v: unknown, name: string): string | undefined => (v === undefined || v === null ? undefined : str(v, name));
+  const fim = { fimPrefix: optional(tokens.fimPrefix, 'tokens.fimPrefix'), fimSuffix: optional(tokens.fimSuffix, 'tokens.fimSuffix'), fimMiddle: optional(tokens.fimMiddle, 'tokens.fimMiddle') };
+  const fimCount = Object.values(fim).filter(Boolean).length;
+  if (fimCount !== 0 && fimCount !== 3) fail('"tokens.fimPrefix", "tokens.fimSuffix" and "tokens.fimMiddle" must be given together (or none, for prefix-only prompts)');
+  const fimOrder = raw.fimOrder ?? (fimCount ? 'psm' : 'none');
+  if (fimOrder !== 'psm' && fimOrder !== 'spm' && fimOrder !== 'none') fail('"fimOrder" must be "psm", "spm" or "none"');
+  if (fimOrder !== 'none' && !fimCount) fail(`"fimOrder" "${fimOrder}" needs the FIM tokens in "tokens"`);
+  const graph = (g: Record<string, unknown>, name: string): GraphInfo => ({ ...g, file: str(g.file, `${name}.file`), externalData: optional(g.externalData, `${name}.externalData`) });
   return Object.freeze({
     folder,
     name: typeof raw.name === 'string' ? raw.name : path.basename(folder),
@@ -162,18 +201,22 @@ function validate(raw: Record<string, unknown>, file: string, folder: string): M
       dtype: kvDtype(kv.dtype ?? 'float32'),
       cacheLayout: cacheLayout(kv.cacheLayout ?? 'hf'),
     },
-    full: { ...full, file: str(full.file, 'full.file') },
-    decoder: { ...decoder, file: str(decoder.file, 'decoder.file') },
+    full: graph(full, 'full'),
+    decoder: graph(decoder, 'decoder'),
     tokenizer: { file: str(tokenizer.file, 'tokenizer.file'), config: typeof tokenizer.config === 'string' ? tokenizer.config : undefined },
     tokens: {
-      fimPrefix: str(tokens.fimPrefix, 'tokens.fimPrefix'),
-      fimSuffix: str(tokens.fimSuffix, 'tokens.fimSuffix'),
-      fimMiddle: str(tokens.fimMiddle, 'tokens.fimMiddle'),
+      ...fim,
       endOfText: str(tokens.endOfText, 'tokens.endOfText'),
-      fileSeparator: typeof tokens.fileSeparator === 'string' ? tokens.fileSeparator : undefined,
+      fileSeparator: optional(tokens.fileSeparator, 'tokens.fileSeparator'),
+      repoName: optional(tokens.repoName, 'tokens.repoName'),
+      fimPad: optional(tokens.fimPad, 'tokens.fimPad'),
+      bos: optional(tokens.bos, 'tokens.bos'),
       stop,
     },
-    fimOrder: fimOrder as 'psm' | 'spm',
+    fimOrder: fimOrder as FimOrder,
+    family: typeof raw.family === 'string' ? raw.family : undefined,
+    // A manifest naming one graph for both roles runs it alone.
+    kind: str(full.file, 'full.file') === str(decoder.file, 'decoder.file') ? 'full-only' : 'overfill',
     io: { ...DEFAULT_IO, ...(raw.io && typeof raw.io === 'object' ? (raw.io as Partial<IoNames>) : {}) },
   });
 }
