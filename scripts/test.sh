@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Sets up what the tests need, then runs every test:
-#   training (pytest) -> fixtures -> lint + unit (node:test, real ONNX pairs) -> build and
+#   training (pytest) -> fixtures (random pairs, converted checkpoints) -> lint + unit (node:test, real ONNX pairs) -> build and
 #   package the .vsix for every target -> end to end (the linux-x64 .vsix in code-server).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,6 +11,9 @@ echo "== training tools (pytest)"
 echo "== fixtures"
 /usr/bin/python3 training/make_fixtures.py 2>&1 | grep -v -i warning || true
 test -f test/fixtures/generated/pair-a/reference.json
+# Tiny Hugging Face checkpoints, converted by training.convert, and standard ONNX exports.
+/usr/bin/python3 -m training.testdata.make_convert_fixtures 2>&1 | grep -v '^\[' | tail -1
+test -f test/fixtures/generated/converted/qwen2/numpy-reference.json
 echo "== lint"
 npm run --silent lint
 echo "== unit"

@@ -139,11 +139,10 @@ export class CompletionEngine {
    */
   async explain(req: ExplainRequest, signal: AbortSignal | undefined, onText: (text: string) => void): Promise<string> {
     const { tokenizer } = this.pair;
-    const budget = this.budget(req.contextTokens, req.maxNewTokens);
-    const template = tokenizer.chatTemplate;
+    const chat = tokenizer.chatTemplate !== undefined;
     const read = (generated: readonly number[]): { text: string; done: boolean } =>
-      template ? { text: tokenizer.decode(generated).trim(), done: false } : extractExplanation(tokenizer.decode(generated), req.languageId);
-    const ids = template ? this.chatPrompt(template, req, budget) : buildPlainPrompt(tokenizer, explainPromptText(req.code, req.languageId), budget);
+      chat ? { text: tokenizer.decode(generated).trim(), done: false } : extractExplanation(tokenizer.decode(generated), req.languageId);
+    const ids = this.buildExplainPrompt(req);
     let last = '';
     const result = await this.run(ids, {
       mode: this.modeFor(req.mode),
@@ -164,9 +163,13 @@ export class CompletionEngine {
     return final;
   }
 
-  /** The chat-template prompt, its code cut from the start (whole lines) until it fits the budget. */
-  private chatPrompt(template: string, req: ExplainRequest, budget: number): number[] {
+  /** The ids Explain sends: the chat-template turn, or the code and an opened comment. */
+  buildExplainPrompt(req: ExplainRequest): number[] {
     const { tokenizer } = this.pair;
+    const budget = this.budget(req.contextTokens, req.maxNewTokens);
+    const template = tokenizer.chatTemplate;
+    if (template === undefined) return buildPlainPrompt(tokenizer, explainPromptText(req.code, req.languageId), budget);
+    // The code is cut from its start (whole lines) until the turn fits the budget.
     let code = req.code;
     for (;;) {
       const ids = tokenizer.encode(explainChatText(template, tokenizer.config, code, req.languageId));

@@ -33,6 +33,6 @@ export function readReference(folder: string): Reference {
 /** A scratch copy of a fixture folder that a test may damage. */
 export function copyFixture(folder: string): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'overfill-test-'));
-  for (const f of fs.readdirSync(folder)) fs.copyFileSync(path.join(folder, f), path.join(dir, f));
+  fs.cpSync(folder, dir, { recursive: true });
   return dir;
 }

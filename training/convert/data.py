@@ -98,6 +98,8 @@ class FimFormat:
         head = [self.bos] if self.bos is not None else []
         if self.order == "none" or self.prefix is None or rng.random() >= FIM_RATE:
             return (head + window)[: n + 1]
+        # Four control tokens join the text: take fewer tokens, so the middle is never cut off.
+        window = window[: n + 1 - len(head) - 4]
         i, j = sorted(rng.sample(range(1, len(window) - 1), 2))
         pre, mid, suf = window[:i], window[i:j], window[j:]
         if self.order == "spm":
