@@ -1,6 +1,7 @@
 // The engine benchmark: OverFill vs full-only vs decoder-only, interleaved on the same prompts,
 // for the embedded default pair and random-weight pairs of realistic shape (~150M full /
-// ~60M decoder, int8 and fp32; latency depends only on shapes). Medians and p95.
+// ~60M decoder, int8 and fp32; and Qwen2.5-Coder-0.5B's shapes, converted by training.convert;
+// latency depends only on shapes). Medians and p95.
 //   npm run bench                      table, plus docs/bench/latest.{json,md,png}
 //   npm run bench -- --json            one JSON object on stdout
 //   npm run bench -- --samples 3 --pairs default,rand-150m-int8 --provider cpu --threads 1
@@ -31,7 +32,10 @@ const PAIR_DIRS: Record<string, string> = {
   'rand-150m-int8': path.join(ROOT, '.cache', 'bench-pairs', 'rand-150m-int8'),
   'rand-150m-fp32': path.join(ROOT, '.cache', 'bench-pairs', 'rand-150m-fp32'),
   'rand-150m-int8-kv8': path.join(ROOT, '.cache', 'bench-pairs', 'rand-150m-int8-kv8'),
+  'qwen2.5-coder-0.5b-shape': path.join(ROOT, '.cache', 'bench-pairs', 'qwen2.5-coder-0.5b-shape'),
 };
+/** Most samples per mode for pairs too slow for the full count on a CPU (a 2k-token prefill of the 0.5B pair takes seconds). */
+const MAX_SAMPLES: Record<string, number> = { 'qwen2.5-coder-0.5b-shape': 2 };
 const pairNames = opt('pairs', Object.keys(PAIR_DIRS).join(',')).split(',');
 
 type Stat = { p50: number; p95: number };
@@ -90,7 +94,8 @@ async function measurePair(name: string, dir: string, texts: string[]) {
   for (let pass = 0; pass < 2; pass++) {
     for (const mode of GENERATION_MODES) await cold(prompt(cursorIn(texts[pass], pass), 1024), mode, 4);
   }
-  for (let s = 0; s < samples; s++) {
+  const pairSamples = Math.min(samples, MAX_SAMPLES[name] ?? samples);
+  for (let s = 0; s < pairSamples; s++) {
     const c = cursorIn(texts[s % texts.length], s);
     const typed = { prefix: c.prefix + 'x', suffix: c.suffix };
     // The mode order rotates per sample: a mode that runs right after another mode's session
@@ -120,6 +125,7 @@ async function measurePair(name: string, dir: string, texts: string[]) {
   const o = modes.overfill;
   return {
     name,
+    samples: pairSamples,
     fullParams: info.fullParams,
     decoderParams: info.decoderParams,
     provider: info.provider,
@@ -136,9 +142,9 @@ async function measurePair(name: string, dir: string, texts: string[]) {
 }
 
 function markdown(result: { pairs: Awaited<ReturnType<typeof measurePair>>[] } & Record<string, unknown>): string {
-  const lines = [`# Engine benchmark (${result.date}, ${result.machine})`, '', `${samples} samples per mode, modes interleaved on the same prompts (their order rotating per sample); p50 / p95; ${result.threads} CPU threads per session. Single line = ${LINE_TOKENS} tokens at a 1k-token prompt, cold prompt cache. Decode speed (tok/s at 1k, ms/token at 256 and 2048) is pooled over a cold run's steps and ${DECODE_STEPS} more on the same prompt from the prompt cache. Incremental = one character typed into a cached ~2k-token prompt, ${LINE_TOKENS} tokens.`, ''];
+  const lines = [`# Engine benchmark (${result.date}, ${result.machine})`, '', `${samples} samples per mode (fewer where a pair's heading says so), modes interleaved on the same prompts (their order rotating per sample); p50 / p95; ${result.threads} CPU threads per session. Single line = ${LINE_TOKENS} tokens at a 1k-token prompt, cold prompt cache. Decode speed (tok/s at 1k, ms/token at 256 and 2048) is pooled over a cold run's steps and ${DECODE_STEPS} more on the same prompt from the prompt cache. Incremental = one character typed into a cached ~2k-token prompt, ${LINE_TOKENS} tokens.`, ''];
   for (const p of result.pairs) {
-    lines.push(`## ${p.name}: full ${(p.fullParams! / 1e6).toFixed(1)}M, decoder ${(p.decoderParams! / 1e6).toFixed(1)}M params, ${p.provider}, peak RSS ${p.peakRssMb} MB`, '');
+    lines.push(`## ${p.name}: full ${(p.fullParams! / 1e6).toFixed(1)}M, decoder ${(p.decoderParams! / 1e6).toFixed(1)}M params, ${p.provider}, peak RSS ${p.peakRssMb} MB${p.samples < samples ? `, ${p.samples} samples` : ''}`, '');
     lines.push('| mode | TTFT ms | single line ms | decode tok/s | ms/token @256 | ms/token @2048 | incremental ms | same, cold ms |', '|---|---|---|---|---|---|---|---|');
     for (const m of GENERATION_MODES) {
       const x = p.modes[m];

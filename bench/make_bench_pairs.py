@@ -1,6 +1,8 @@
 """Random-weight OverFill pairs with realistic shapes for the benchmark (latency depends only
 on shapes): a ~150M full model and its ~60M width-pruned decoder, fp32 and int8 weights with a
-float32 KV cache, and int8 weights with an int8 KV cache.
+float32 KV cache, and int8 weights with an int8 KV cache; and a random checkpoint with
+Qwen2.5-Coder-0.5B's published shapes and Qwen's real tokenizer, converted by training.convert
+(keep 0.55, int8, no decoder training: latency does not depend on the weights).
 
     /usr/bin/python3 bench/make_bench_pairs.py [--out .cache/bench-pairs]
 Skips pairs that already exist. Never used for training or tests.
@@ -10,6 +12,7 @@ import glob
 import json
 import os
 import shutil
+import subprocess
 import sys
 
 import torch
@@ -25,6 +28,26 @@ from training.quantize import quantize_folder  # noqa: E402
 FULL_150M = ModelConfig(vocab_size=8192, hidden_size=1024, intermediate_size=2816, num_layers=12, num_heads=16,
                         num_kv_heads=4, head_dim=64, max_position=4096)
 DECODER_HIDDEN, DECODER_INTERMEDIATE = 576, 1536
+# Qwen2.5-Coder-0.5B (config.json as published): 24 layers, hidden 896, MLP 4864, 14 heads, 2 KV
+# heads, head_dim 64, vocabulary 151,936, tied embeddings, q/k/v bias, theta 1e6.
+QWEN_05B = {"hidden": 896, "mlp": 4864, "layers": 24, "heads": 14, "kv_heads": 2, "head_dim": 64}
+QWEN_05B_CONFIG = {"rope_theta": 1000000.0, "tie_word_embeddings": True, "use_sliding_window": False, "rms_norm_eps": 1e-6}
+
+
+def qwen_05b_pair(out: str) -> str:
+    from training.testdata.hf_checkpoints import make_random_checkpoint
+    pair = os.path.join(out, "qwen2.5-coder-0.5b-shape")
+    if os.path.exists(os.path.join(pair, "overfill.json")):
+        return pair
+    ckpt = os.path.join(out, "_hf-qwen2.5-coder-0.5b-shape")
+    if not os.path.exists(os.path.join(ckpt, "config.json")):
+        make_random_checkpoint(ckpt, "Qwen2ForCausalLM", "qwen", QWEN_05B, QWEN_05B_CONFIG, "BF16", std=0.02,
+                               vocab_size=151936, max_position=32768, seed=5)
+    subprocess.run([sys.executable, "-m", "training.convert", "--hf", ckpt, "--out", pair, "--data", os.path.join(ROOT, "training"),
+                    "--keep", "0.55", "--steps", "0", "--calib-samples", "4", "--seq-len", "128", "--eval-batches", "0",
+                    "--name", "qwen2.5-coder-0.5b-shape"], check=True, cwd=ROOT)
+    shutil.rmtree(ckpt)
+    return pair
 
 
 def main() -> None:
@@ -69,7 +92,7 @@ def main() -> None:
                    fim_order="spm", kv_dtype="int8")
         quantized(staging, kv8, "rand-150m-int8-kv8")
         shutil.rmtree(staging)
-    print(json.dumps({"pairs": [fp32, int8, kv8]}))
+    print(json.dumps({"pairs": [fp32, int8, kv8, qwen_05b_pair(a.out)]}))
 
 
 if __name__ == "__main__":

@@ -42,9 +42,12 @@ export class ModelController {
           if (f.requested) this.errors.warnOnce(`provider:${f.provider}`, message);
           else this.log.info(message);
         }
-        this.log.info(`Loaded ${info.name} on ${info.provider} in ${info.loadMs} ms (full ${info.fullParams} params, decoder ${info.decoderParams})`);
+        this.log.info(`Loaded ${info.name} on ${info.provider} in ${info.loadMs} ms (${info.kind}; full ${info.fullParams ?? '?'} params, decoder ${info.decoderParams ?? 'none'}; family ${info.family ?? 'none'})`);
         const fellBack = info.fallbacks.length ? ` (${info.fallbacks.map((f) => f.provider.toUpperCase()).join(', ')} unavailable: see the log)` : '';
-        this.status.set({ kind: 'ready', model: info.name, detail: `${info.name} on ${info.provider.toUpperCase()}${fellBack}, full ${formatParams(info.fullParams)} → decoder ${formatParams(info.decoderParams)}` });
+        const shape = info.kind === 'full-only' ? `full-only ${formatParams(info.fullParams)} (a standard ONNX export: no OverFill decoder, so suggestions decode at the full model's speed)` : `full ${formatParams(info.fullParams)} → decoder ${formatParams(info.decoderParams)}`;
+        const prompt = info.fim ? '' : '; no fill-in-the-middle tokens: completes from the text before the cursor only';
+        this.status.set({ kind: 'ready', model: info.kind === 'full-only' ? `${info.name} (full-only)` : info.name, detail: `${info.name} on ${info.provider.toUpperCase()}${fellBack}, ${shape}${info.family ? `, ${info.family} prompt format` : ''}${prompt}` });
+        if (info.kind === 'full-only') this.log.info(`${info.name} is a standard ONNX export: it runs full-only (no decoder). Convert its checkpoint with training.convert for an OverFill pair.`);
       },
       (err) => {
         if (this.loading !== loading) return;

@@ -12,9 +12,12 @@ import { REPO_ROOT, startSession, type Session } from './codeServer';
 const DEFAULT_MODEL = path.join(REPO_ROOT, 'models', 'default');
 const DEFAULT_NAME = (JSON.parse(fs.readFileSync(path.join(DEFAULT_MODEL, 'overfill.json'), 'utf8')) as { name: string }).name;
 const PAIR_B = path.join(REPO_ROOT, 'test', 'fixtures', 'generated', 'pair-b');
+/** A tiny random Qwen2 checkpoint converted by training.convert (Qwen's real tokenizer). */
+const CONVERTED_QWEN2 = path.join(REPO_ROOT, 'test', 'fixtures', 'generated', 'converted', 'qwen2');
 const FILES = {
   'geometry.ts': 'export function area(width: number, height: number): number {\n  return width * height;\n}\n\nexport const unit',
   'names.ts': '// Names used across the sample.\nconst greeting = "hello";\n\nexport function greet(name: string): string {\n  return greeting',
+  'units.ts': 'export function area(width: number, height: number): number {\n  return width * height;\n}\n\nexport const unit',
 };
 const TYPED = ' = ';
 const SETTINGS = {
@@ -134,5 +137,16 @@ describe('OverFill Code in VS Code (code-server)', { timeout: 600_000 }, () => {
     await statusBarShows(session.page, 'OverFill: fixture-b');
     const { saved } = await typeAcceptSave(session, 'names.ts');
     assert.equal(saved, prefix + expectedB);
+  });
+
+  it('a pair converted from a Hugging Face checkpoint shows its ghost text', async () => {
+    const prefix = FILES['units.ts'] + TYPED;
+    const expected = await engineSuggestion(CONVERTED_QWEN2, prefix);
+    assert.ok(expected.length > 0, 'the converted pair suggests nothing for this prompt: choose another one');
+    fs.writeFileSync(session.machineSettings, JSON.stringify({ 'overfill.model.path': CONVERTED_QWEN2 }, null, 2));
+    await statusBarShows(session.page, 'OverFill: qwen2-overfill');
+    const { ghost, saved } = await typeAcceptSave(session, 'units.ts');
+    assert.ok(ghost.length > 0, 'no ghost text');
+    assert.equal(saved, prefix + expected);
   });
 });

@@ -89,6 +89,7 @@ def main() -> None:
     ap.add_argument("--lr", type=float, default=1e-4)
     ap.add_argument("--distill", type=float, default=0.5, help="weight of KL(full || decoder); 0 = next-token loss only")
     ap.add_argument("--calib-samples", type=int, default=64, help="windows of --seq-len tokens scored for pruning")
+    ap.add_argument("--eval-batches", type=int, default=8, help="held-out batches for the model card's handoff losses (0: skip)")
     ap.add_argument("--name", help="pair name shown in the editor (default: the checkpoint folder's name + -overfill)")
     ap.add_argument("--threads", type=int, default=0, help="CPU threads (default: every core)")
     a = ap.parse_args()
@@ -149,7 +150,7 @@ def convert(a) -> dict:
 
     report = train_decoder(full, decoder, train_ids, fim, settings, work, a.resume, log)
     report["device"] = str(dev) if dev.type == "cpu" else torch.cuda.get_device_name(dev)
-    losses = handoff_losses(full, {"trained": decoder.to(train_dtype), "pruned": pruned}, val_ids, fim, a.seq_len)
+    losses = handoff_losses(full, {"trained": decoder.to(train_dtype), "pruned": pruned}, val_ids, fim, a.seq_len, a.eval_batches) if a.eval_batches else None
     if losses:
         log(f"loss after a handoff: {losses}")
     del pruned

@@ -94,57 +94,72 @@ def tokenizer_files(kind: str, dest: str) -> int:
 
 
 def make_checkpoint(folder: str, kind: str, seed: int = 0) -> dict:
-    """Writes the checkpoint; returns its config.json."""
+    """Writes the checkpoint of one of KINDS; returns its config.json."""
     spec = KINDS[kind]
+    dims = {"hidden": HIDDEN, "mlp": MLP, "layers": LAYERS, "heads": spec["heads"], "kv_heads": spec["kv_heads"], "head_dim": HEAD_DIM}
+    return make_random_checkpoint(folder, spec["arch"], spec["tokenizer"], dims, spec["config"], spec["dtype"],
+                                  vocab_pad=spec.get("vocab_pad", 0), shards=spec.get("shards", 1), seed=seed)
+
+
+def make_random_checkpoint(folder: str, arch: str, tokenizer: str, dims: dict, config: dict, dtype: str, vocab_pad: int = 0,
+                           shards: int = 1, seed: int = 0, std: float = 0.3, vocab_size: Optional[int] = None,
+                           max_position: int = 512) -> dict:
+    """Random weights of any shape in the Hugging Face layout. dims: hidden, mlp, layers, heads,
+    kv_heads (None: MHA, no num_key_value_heads), head_dim. vocab_size defaults to the tokenizer's
+    size plus vocab_pad."""
     os.makedirs(folder, exist_ok=True)
-    vocab = tokenizer_files(spec["tokenizer"], folder) + spec.get("vocab_pad", 0)
-    heads, kv = spec["heads"], spec["kv_heads"] or spec["heads"]
-    cfg = {"architectures": [spec["arch"]], "model_type": "qwen2" if spec["arch"].startswith("Qwen2") else "llama",
-           "hidden_size": HIDDEN, "intermediate_size": MLP, "num_hidden_layers": LAYERS, "num_attention_heads": heads,
-           "head_dim": HEAD_DIM, "hidden_act": "silu", "max_position_embeddings": 512, "rms_norm_eps": 1e-6,
-           "vocab_size": vocab, "torch_dtype": {"BF16": "bfloat16", "F16": "float16", "F32": "float32"}[spec["dtype"]],
-           "transformers_version": "4.46.0", "bos_token_id": None, "eos_token_id": None, **spec["config"]}
-    if spec["kv_heads"]:
+    vocab = vocab_size or tokenizer_files(tokenizer, folder) + vocab_pad
+    if vocab_size:
+        tokenizer_files(tokenizer, folder)
+    hidden, mlp, layers, d = dims["hidden"], dims["mlp"], dims["layers"], dims["head_dim"]
+    heads = dims["heads"]
+    kv = dims["kv_heads"] or heads
+    qwen = arch.startswith("Qwen2")
+    cfg = {"architectures": [arch], "model_type": "qwen2" if qwen else "llama",
+           "hidden_size": hidden, "intermediate_size": mlp, "num_hidden_layers": layers, "num_attention_heads": heads,
+           "head_dim": d, "hidden_act": "silu", "max_position_embeddings": max_position, "rms_norm_eps": 1e-6,
+           "vocab_size": vocab, "torch_dtype": {"BF16": "bfloat16", "F16": "float16", "F32": "float32"}[dtype],
+           "transformers_version": "4.46.0", "bos_token_id": None, "eos_token_id": None, **config}
+    if dims["kv_heads"]:
         cfg["num_key_value_heads"] = kv
     with open(os.path.join(folder, "config.json"), "w") as f:
         json.dump(cfg, f, indent=2)
     rng = np.random.default_rng(seed)
-    w = lambda *shape: (rng.standard_normal(shape) * 0.3).astype(np.float32)  # noqa: E731
-    bias = spec["arch"].startswith("Qwen2") or cfg.get("attention_bias")
-    t: Dict[str, np.ndarray] = {"model.embed_tokens.weight": w(vocab, HIDDEN)}
-    for i in range(LAYERS):
+    w = lambda *shape: (rng.standard_normal(shape, dtype=np.float32) * std)  # noqa: E731
+    bias = qwen or cfg.get("attention_bias")
+    t: Dict[str, np.ndarray] = {"model.embed_tokens.weight": w(vocab, hidden)}
+    for i in range(layers):
         p = f"model.layers.{i}."
-        t[p + "input_layernorm.weight"] = 1 + 0.1 * w(HIDDEN)
-        t[p + "post_attention_layernorm.weight"] = 1 + 0.1 * w(HIDDEN)
-        for name, out in (("q_proj", heads * HEAD_DIM), ("k_proj", kv * HEAD_DIM), ("v_proj", kv * HEAD_DIM)):
-            t[p + f"self_attn.{name}.weight"] = w(out, HIDDEN)
+        t[p + "input_layernorm.weight"] = 1 + 0.1 * w(hidden) / std
+        t[p + "post_attention_layernorm.weight"] = 1 + 0.1 * w(hidden) / std
+        for name, out in (("q_proj", heads * d), ("k_proj", kv * d), ("v_proj", kv * d)):
+            t[p + f"self_attn.{name}.weight"] = w(out, hidden)
             if bias:
                 t[p + f"self_attn.{name}.bias"] = w(out)
-        t[p + "self_attn.o_proj.weight"] = w(HIDDEN, heads * HEAD_DIM)
-        if cfg.get("attention_bias") and not spec["arch"].startswith("Qwen2"):
-            t[p + "self_attn.o_proj.bias"] = w(HIDDEN)
-        for name, shape in (("gate_proj", (MLP, HIDDEN)), ("up_proj", (MLP, HIDDEN)), ("down_proj", (HIDDEN, MLP))):
+        t[p + "self_attn.o_proj.weight"] = w(hidden, heads * d)
+        if cfg.get("attention_bias") and not qwen:
+            t[p + "self_attn.o_proj.bias"] = w(hidden)
+        for name, shape in (("gate_proj", (mlp, hidden)), ("up_proj", (mlp, hidden)), ("down_proj", (hidden, mlp))):
             t[p + f"mlp.{name}.weight"] = w(*shape)
             if cfg.get("mlp_bias"):
                 t[p + f"mlp.{name}.bias"] = w(shape[0])
-    t["model.norm.weight"] = 1 + 0.1 * w(HIDDEN)
+    t["model.norm.weight"] = 1 + 0.1 * w(hidden) / std
     if not cfg["tie_word_embeddings"]:
-        t["lm_head.weight"] = w(vocab, HIDDEN)
-    shards = spec.get("shards", 1)
+        t["lm_head.weight"] = w(vocab, hidden)
     if shards == 1:
-        write_safetensors(os.path.join(folder, "model.safetensors"), t, spec["dtype"])
+        write_safetensors(os.path.join(folder, "model.safetensors"), t, dtype)
     else:
         names = list(t)
         weight_map = {}
         for k in range(shards):
             part = names[k::shards]
             file = f"model-{k + 1:05d}-of-{shards:05d}.safetensors"
-            write_safetensors(os.path.join(folder, file), {n: t[n] for n in part}, spec["dtype"])
+            write_safetensors(os.path.join(folder, file), {n: t[n] for n in part}, dtype)
             weight_map.update({n: file for n in part})
         with open(os.path.join(folder, "model.safetensors.index.json"), "w") as f:
             json.dump({"metadata": {"total_size": sum(a.nbytes for a in t.values())}, "weight_map": weight_map}, f, indent=2)
     with open(os.path.join(folder, "README.md"), "w") as f:
-        f.write("---\nlicense: apache-2.0\n---\n# tiny random test checkpoint\n")
+        f.write("---\nlicense: apache-2.0\n---\n# random-weight test checkpoint\n")
     return cfg
 
 
