@@ -7,6 +7,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { after, before, describe, it } from 'node:test';
 import { CompletionEngine } from '../../src/engine/completionEngine';
+import { argmax } from '../../src/engine/generate/generate';
 import { loadModelPair, type ModelPair } from '../../src/engine/runtime/loadModelPair';
 import { CONVERTED, CONVERTED_EXTERNAL, CONVERTED_INT8, CONVERTED_KINDS, numpyReference } from './byoFixtures';
 
@@ -74,12 +75,15 @@ describe('converted pairs: what the manifest says', () => {
 });
 
 describe('converted pairs: int8 weights and external data', () => {
-  it('the int8 (sharded bf16) conversion tracks numpy: same first token, logits within int8 rounding', async () => {
+  it('the int8 (sharded bf16) conversion tracks numpy: top logits within int8 rounding, the same winner when it is clear', async () => {
     const ref = numpyReference(CONVERTED_INT8);
     const pair = await loadModelPair(CONVERTED_INT8, 'cpu');
     try {
       const logits = await pair.full.forward(ref.promptIds, pair.full.newCache());
-      ref.top5.ids.forEach((id, k) => assert.ok(Math.abs(logits[id] - ref.top5.values[k]) < 0.25, `logit ${id}: ${logits[id]} vs numpy ${ref.top5.values[k]}`));
+      // int8 blocks of 32 move these weights' logits (~10 in magnitude here) by a few percent.
+      const tolerance = 0.05 * Math.abs(ref.top5.values[0]);
+      ref.top5.ids.forEach((id, k) => assert.ok(Math.abs(logits[id] - ref.top5.values[k]) < tolerance, `logit ${id}: ${logits[id]} vs numpy ${ref.top5.values[k]}`));
+      if (ref.top5.values[0] - ref.top5.values[1] > 2 * tolerance) assert.equal(argmax(logits), ref.top5.ids[0]);
     } finally {
       await pair.dispose();
     }

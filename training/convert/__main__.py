@@ -20,6 +20,7 @@ import shutil
 import sys
 import time
 
+import numpy as np
 import torch
 
 from ..export import write_pair
@@ -126,31 +127,40 @@ def convert(a) -> dict:
     full, _ = load_checkpoint(a.hf, str(dev), train_dtype)
     full.requires_grad_(False)
 
-    fim = FimFormat(tok, {**detected["tokens"], "bos": detected["tokens"].get("bos")}, detected["fimOrder"])
+    fim = FimFormat(tok, detected["tokens"], detected["fimOrder"])
     settings = TrainSettings(steps=a.steps or 0, seq_len=a.seq_len, batch=a.batch, accum=a.accum, lr=a.lr, distill=a.distill)
     if a.tokens:
         settings.steps = math.ceil(a.tokens / settings.tokens_per_step)
     separator = tok.token_to_id(detected["tokens"].get("fileSeparator") or detected["tokens"]["endOfText"])
-    data_cache = os.path.join(work, "data.pt")
-    if a.resume and os.path.exists(data_cache):
-        train_ids, val_ids, counts = torch.load(data_cache)
+    if not settings.steps:
+        log("warning: no training budget (--steps or --tokens): the decoder is pruned but not trained, and its suggestions "
+            "will be much worse than after training. On a GPU, --tokens 3e8 is a good start.")
+    cached = [os.path.join(work, f) for f in ("train.npy", "val.npy", "data.json")]
+    if a.resume and all(os.path.exists(f) for f in cached):
+        train_ids, val_ids = np.load(cached[0]), np.load(cached[1])
+        with open(cached[2]) as f:
+            counts = json.load(f)
     else:
         t0 = time.time()
         want = max(2_000_000, 2 * settings.steps * settings.tokens_per_step)
         train_ids, val_ids, counts = tokenize_folders(tok, a.data, separator, max_tokens=want)
         log(f"tokenized {counts['files']} files ({counts['bytes']:,} bytes) into {len(train_ids):,} train + {len(val_ids):,} validation tokens in {time.time() - t0:.0f} s")
-        torch.save((train_ids, val_ids, counts), data_cache)
+        np.save(cached[0], train_ids)
+        np.save(cached[1], val_ids)
+        with open(cached[2], "w") as f:
+            json.dump(counts, f)
     calib_seq = min(a.seq_len, max(16, len(train_ids) // 4))
     calib = torch.from_numpy(next(batches(train_ids, FimFormat(tok, detected["tokens"], "none"), calib_seq, a.calib_samples, random.Random(7))))
     importance = activation_importance(full, calib[:, :-1], batch=max(1, a.batch))
     widths = {"hidden": round_width(cfg.hidden_size, a.keep), "intermediate": round_width(cfg.intermediate_size, a.keep)}
     decoder = prune_width(full, importance, widths["hidden"], widths["intermediate"]).float()
-    pruned = copy.deepcopy(decoder).to(train_dtype).eval()
+    pruned = copy.deepcopy(decoder).eval()  # the card compares the decoder before and after training
     log(f"pruned decoder: hidden {widths['hidden']}, MLP {widths['intermediate']}, {decoder.num_params():,} of {full.num_params():,} parameters")
 
     report = train_decoder(full, decoder, train_ids, fim, settings, work, a.resume, log)
     report["device"] = str(dev) if dev.type == "cpu" else torch.cuda.get_device_name(dev)
-    losses = handoff_losses(full, {"trained": decoder.to(train_dtype), "pruned": pruned}, val_ids, fim, a.seq_len, a.eval_batches) if a.eval_batches else None
+    # Float32 decoders beside a bf16 full model on a GPU: autocast runs them in bf16, as in training.
+    losses = handoff_losses(full, {"trained": decoder, "pruned": pruned}, val_ids, fim, a.seq_len, a.eval_batches) if a.eval_batches else None
     if losses:
         log(f"loss after a handoff: {losses}")
     del pruned

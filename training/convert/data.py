@@ -13,7 +13,7 @@ from typing import Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ..corpus import GENERATED, MAX_BYTES, MIN_BYTES, looks_minified_or_generated
+from ..corpus import MAX_BYTES, MIN_BYTES, looks_minified_or_generated
 from .tokenizer_json import HfTokenizer
 
 CODE_EXTENSIONS = {
@@ -48,7 +48,7 @@ def read_code(path: str) -> Optional[str]:
             text = f.read()
     except (OSError, UnicodeDecodeError):
         return None
-    if "\x00" in text or looks_minified_or_generated(text) or GENERATED.search(text[:1000]):
+    if "\x00" in text or looks_minified_or_generated(text):
         return None
     return text
 

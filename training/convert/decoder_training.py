@@ -112,7 +112,7 @@ def train_decoder(full: LlamaLM, decoder: LlamaLM, train_ids: np.ndarray, fim: F
     step, history = 0, []
     state_path = os.path.join(work, STATE_FILE)
     if resume and os.path.exists(state_path):
-        state = torch.load(state_path, map_location=dev)
+        state = torch.load(state_path, map_location=dev, weights_only=False)  # our own file: optimizer and RNG states
         if state["settings"] != asdict(s):
             raise ValueError(f"{state_path} was saved with other training settings ({state['settings']}); resume with the same --steps/--seq-len/--batch/--accum/--lr, or remove the file to start over.")
         decoder.load_state_dict(state["decoder"])

@@ -30,6 +30,9 @@ def model_card(name: str, source: str, licence: Optional[str], architecture: str
         f"| training data | {data.get('files', 0)} files, {data.get('bytes', 0):,} bytes, {data.get('trainTokens', 0):,} train / {data.get('valTokens', 0):,} validation tokens |",
         "",
     ]
+    if not training["steps"]:
+        lines += ["**The decoder was pruned but not trained** (no --steps or --tokens): expect much weaker suggestions than",
+                  "after training. Convert again with a training budget (on a GPU, --tokens 3e8 is a good start).", ""]
     if losses:
         lines += [
             "## Loss after a handoff",

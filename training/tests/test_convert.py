@@ -135,7 +135,7 @@ def test_resume_continues_exactly_where_the_run_stopped():
     os.makedirs(split)
     # Two steps, "interrupted" (the checkpoint of a 2-step run is the state after step 2) ...
     train_decoder(full2, dec2, data, fim, TrainSettings(steps=2, seq_len=32, batch=2), split, resume=False, log=lambda m: None)
-    state = torch.load(os.path.join(split, "convert-state.pt"))
+    state = torch.load(os.path.join(split, "convert-state.pt"), weights_only=False)
     state["settings"]["steps"] = 4  # ... then resumed by a run asking for 4
     torch.save(state, os.path.join(split, "convert-state.pt"))
     _, dec3, _, _ = _tiny_run()

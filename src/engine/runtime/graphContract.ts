@@ -88,7 +88,7 @@ function describe(l: KvLayout): string {
 const LAYOUT_KEYS = ['numLayers', 'numKvHeads', 'headDim', 'dtype'] as const;
 
 /** Throws KV_LAYOUT_MISMATCH naming what differs between the manifest, the full graph and the decoder graph. */
-export function checkPairLayout(manifest: ModelManifest, full: GraphLayout, decoder: GraphLayout): void {
+export function checkPairLayout(manifest: ModelManifest, full: GraphLayout, decoder: GraphLayout, source = 'overfill.json'): void {
   const fullFile = manifest.full.file;
   const decFile = manifest.decoder.file;
   const diffs: string[] = [];
@@ -103,12 +103,12 @@ export function checkPairLayout(manifest: ModelManifest, full: GraphLayout, deco
   }
   for (const key of LAYOUT_KEYS) {
     if (full[key] !== manifest.kv[key]) {
-      throw new OverfillError('KV_LAYOUT_MISMATCH', `overfill.json declares kv.${key} = ${manifest.kv[key]} but the graphs have ${full[key]} (${describe(full)}). Re-export the model folder.`);
+      throw new OverfillError('KV_LAYOUT_MISMATCH', `${source} declares kv.${key} = ${manifest.kv[key]} but the graphs have ${full[key]} (${describe(full)}). Re-export the model folder.`);
     }
   }
   for (const [file, layout] of [[fullFile, full], [decFile, decoder]] as const) {
     if (layout.vocabSize !== undefined && layout.vocabSize !== manifest.vocabSize) {
-      throw new OverfillError('MODEL_INVALID', `${file} produces ${layout.vocabSize} logits but overfill.json declares vocabSize ${manifest.vocabSize}. Full model, decoder and tokenizer must share one vocabulary.`);
+      throw new OverfillError('MODEL_INVALID', `${file} produces ${layout.vocabSize} logits but ${source} declares vocabSize ${manifest.vocabSize}. Full model, decoder and tokenizer must share one vocabulary.`);
     }
   }
 }

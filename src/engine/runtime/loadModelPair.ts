@@ -47,7 +47,7 @@ export async function loadModelPair(location: string, provider: ProviderSetting,
     const fullLayout = readGraphLayout(fullSession, manifest.io, fullFile);
     const decLayout = fullOnly ? fullLayout : readGraphLayout(decSession, manifest.io, decFile);
     if (folder.standard) manifest = fromGraph(manifest, fullLayout);
-    checkPairLayout(manifest, fullLayout, decLayout);
+    checkPairLayout(manifest, fullLayout, decLayout, folder.standard ? 'config.json' : 'overfill.json');
     checkVocabulary(manifest, tokenizer);
   } catch (err) {
     await release();

@@ -51,7 +51,7 @@ export function vocabularyOf(tokenizer: TokenizerFiles['tokenizer']): Set<string
 function wantsBos({ tokenizer, config }: TokenizerFiles): string | undefined {
   const bos = tokenText(config.bos_token);
   if (config.add_bos_token === true) return bos;
-  if (config.add_bos_token !== undefined) return undefined;
+  if (config.add_bos_token !== undefined && config.add_bos_token !== null) return undefined;
   type Step = { type?: string; processors?: Step[]; single?: { SpecialToken?: { id: string } }[] };
   const post = (tokenizer.post_processor ?? {}) as Step;
   const steps = post.type === 'Sequence' ? (post.processors ?? []) : [post];
