@@ -4,7 +4,7 @@ import { isAbort, OverfillError } from './errors';
 import { explainPromptText, extractExplanation } from './explainPrompt';
 import { PromptCache } from './cache/promptCache';
 import { generate, type GenerateOptions, type GenerateResult, type GenerationMode } from './generate/generate';
-import { cursorContext, finalizeCompletion, findCut } from './postprocess/completionRules';
+import { cursorContext, finalizeCompletion, findCut, stripUnprintable } from './postprocess/completionRules';
 import { buildFimPrompt, buildPlainPrompt, tailAtLineStart, type FimPrompt } from './prompt/buildFimPrompt';
 import { explainChatText } from './prompt/chatPrompt';
 import { healingPicker, stripHealed } from './prompt/tokenHealing';
@@ -141,7 +141,7 @@ export class CompletionEngine {
     const { tokenizer } = this.pair;
     const chat = tokenizer.chatTemplate !== undefined;
     const read = (generated: readonly number[]): { text: string; done: boolean } =>
-      chat ? { text: tokenizer.decode(generated).trim(), done: false } : extractExplanation(tokenizer.decode(generated), req.languageId);
+      chat ? { text: stripUnprintable(tokenizer.decode(generated)).trim(), done: false } : extractExplanation(tokenizer.decode(generated), req.languageId);
     const ids = this.buildExplainPrompt(req);
     let last = '';
     const result = await this.run(ids, {

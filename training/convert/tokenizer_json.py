@@ -19,26 +19,13 @@ from typing import Callable, Dict, List, Optional, Tuple
 
 import regex
 
-# GPT-2's pattern: ByteLevel with use_regex=true splits with it.
-GPT2_SPLIT = r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
+# GPT-2's byte -> character map, and its split pattern (ByteLevel with use_regex=true uses it).
+from ..bpe import BYTE_CHARS, SPLIT as GPT2_SPLIT
 
 
 class UnsupportedTokenizer(ValueError):
     """tokenizer.json uses a component this reader does not implement."""
 
-
-def _byte_chars() -> Dict[int, str]:
-    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
-    cs, n = bs[:], 0
-    for b in range(256):
-        if b not in bs:
-            bs.append(b)
-            cs.append(256 + n)
-            n += 1
-    return {b: chr(c) for b, c in zip(bs, cs)}
-
-
-BYTE_CHARS = _byte_chars()
 
 # A pre-tokenizer maps a list of pieces to a list of pieces.
 Pre = Callable[[List[str]], List[str]]
@@ -110,7 +97,7 @@ def _pre_tokenizer(spec: Optional[dict]) -> Pre:
         behavior, invert = spec.get("behavior", "Isolated"), spec.get("invert", False)
         return lambda pieces: [q for p in pieces for q in _split_pieces(p, pattern, behavior, invert) if q]
     if kind == "ByteLevel":
-        split = regex.compile(GPT2_SPLIT) if spec.get("use_regex", True) else None
+        split = GPT2_SPLIT if spec.get("use_regex", True) else None
         prefix = spec.get("add_prefix_space", False)
 
         def byte_level(pieces: List[str]) -> List[str]:
