@@ -122,7 +122,8 @@ def export_graph(model: LlamaLM, path: str, cache_layout: str = "static", kv_dty
     try:
         raw = os.path.join(scratch, "graph.onnx")
         with warnings.catch_warnings():  # torch 1.13 warns per custom op that it cannot infer its shapes
-            warnings.simplefilter("ignore")
+            warnings.filterwarnings("ignore", message=".*shape inference of com\\.(microsoft|overfill)::")
+            warnings.filterwarnings("ignore", message=".*_graph_op' is deprecated")
             torch.onnx.export(_OnnxWrapper(model, static, past_tensors_per_layer(kv_dtype)), (ids, mask, pos, *past), raw, input_names=ins,
                               output_names=outs, dynamic_axes=axes, opset_version=OPSET, do_constant_folding=True,
                               custom_opsets={"com.microsoft": 1, static_attention.DOMAIN: 1})
@@ -177,8 +178,10 @@ def write_pair(folder: str, full: LlamaLM, decoder: LlamaLM, tokenizer_dir: str,
     os.makedirs(folder, exist_ok=True)
     export_graph(full, os.path.join(folder, "full.onnx"), cache_layout, kv_dtype)
     export_graph(decoder, os.path.join(folder, "decoder.onnx"), cache_layout, kv_dtype)
-    for f in ("tokenizer.json", "tokenizer_config.json"):
-        shutil.copyfile(os.path.join(tokenizer_dir, f), os.path.join(folder, f))
+    shutil.copyfile(os.path.join(tokenizer_dir, "tokenizer.json"), os.path.join(folder, "tokenizer.json"))
+    has_config = os.path.exists(os.path.join(tokenizer_dir, "tokenizer_config.json"))  # optional in HF checkpoints
+    if has_config:
+        shutil.copyfile(os.path.join(tokenizer_dir, "tokenizer_config.json"), os.path.join(folder, "tokenizer_config.json"))
     fc, dc = full.cfg, decoder.cfg
 
     def graph(file: str, m: LlamaLM) -> dict:
@@ -199,7 +202,7 @@ def write_pair(folder: str, full: LlamaLM, decoder: LlamaLM, tokenizer_dir: str,
                "dtype": kv_dtype, "cacheLayout": cache_layout},
         "full": graph("full.onnx", full),
         "decoder": graph("decoder.onnx", decoder),
-        "tokenizer": {"file": "tokenizer.json", "config": "tokenizer_config.json"},
+        "tokenizer": {"file": "tokenizer.json", **({"config": "tokenizer_config.json"} if has_config else {})},
         "tokens": tokens or OWN_TOKENS,
         "fimOrder": fim_order,
         "io": {"inputIds": "input_ids", "attentionMask": "attention_mask", "positionIds": "position_ids",

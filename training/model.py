@@ -67,9 +67,6 @@ class ModelConfig:
             "rms_norm_eps": self.rms_eps,
             "max_position_embeddings": self.max_position,
             "tie_word_embeddings": self.tie_embeddings,
-            "attention_bias": self.qkv_bias,
-            "mlp_bias": self.mlp_bias,
-            "rope_scaling": self.rope_scaling,
             "hidden_act": "silu",
             "torch_dtype": "float32",
         }
@@ -445,6 +442,27 @@ class LlamaLM(nn.Module):
             layer.self_attn.kv_half = dtype == "float16"
             layer.self_attn.kv_int8 = dtype == "int8"
         return self
+
+    def _apply(self, fn, *args, **kwargs):
+        """Module.to/.half/.to_empty also convert buffers: RoPE's frequencies stay float32 (a bf16
+        copy is off by ~0.2%, a phase error that grows with position) and are recomputed where
+        the model now lives (to_empty leaves them uninitialized)."""
+        super()._apply(fn, *args, **kwargs)
+        self.inv_freq = rope_inv_freq(self.cfg).to(self.inv_freq.device)
+        return self
+
+    @staticmethod
+    def empty(cfg: ModelConfig, device, dtype: torch.dtype = torch.float32) -> "LlamaLM":
+        """An uninitialized model for weights about to be copied in: on torch >= 2.3 built on the
+        meta device, so a multi-billion-parameter model is never initialized in float32 on the CPU."""
+        if hasattr(torch, "get_default_device"):
+            with torch.device("meta"):
+                model = LlamaLM(cfg)
+            model = model.to(dtype).to_empty(device=device)
+            if cfg.tie_embeddings:
+                model.lm_head.weight = model.embed_tokens.weight
+            return model
+        return LlamaLM(cfg).to(device=device, dtype=dtype)
 
     def num_params(self) -> int:
         return sum(p.numel() for p in self.parameters())

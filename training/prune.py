@@ -25,8 +25,8 @@ from .model import LlamaLM
 @torch.no_grad()
 def activation_importance(model: LlamaLM, calib_ids: torch.Tensor, batch: int = 0) -> Dict[str, torch.Tensor]:
     """calib_ids [n, s]. Returns 'hidden' [h] and 'mlp.{i}' [intermediate] scores, on the model's
-    device. batch > 0 runs the calibration rows that many at a time (memory); scores are means
-    over rows either way."""
+    device: mean |activation| over every calibration token. batch > 0 runs the rows that many at
+    a time (memory); the scores are the same."""
     cfg = model.cfg
     dev = model.embed_tokens.weight.device
     hidden = torch.zeros(cfg.hidden_size, device=dev)
@@ -34,11 +34,11 @@ def activation_importance(model: LlamaLM, calib_ids: torch.Tensor, batch: int = 
     hooks = []
 
     def on_norm(_m, _inp, out):
-        hidden.add_(out.float().abs().mean(dim=(0, 1)))
+        hidden.add_(out.float().abs().sum(dim=(0, 1)))
 
     def on_down(i):
         def hook(_m, inp):
-            mlp[i].add_(inp[0].float().abs().mean(dim=(0, 1)))
+            mlp[i].add_(inp[0].float().abs().sum(dim=(0, 1)))
         return hook
 
     for i, layer in enumerate(model.layers):
@@ -59,8 +59,9 @@ def activation_importance(model: LlamaLM, calib_ids: torch.Tensor, batch: int = 
     finally:
         for h in hooks:
             h.remove()
-    out = {"hidden": hidden}
-    out.update({f"mlp.{i}": m for i, m in enumerate(mlp)})
+    tokens = calib_ids.numel()
+    out = {"hidden": hidden / tokens}
+    out.update({f"mlp.{i}": m / tokens for i, m in enumerate(mlp)})
     return out
 
 
@@ -77,7 +78,7 @@ def prune_width(model: LlamaLM, importance: Dict[str, torch.Tensor], hidden_keep
     dev = model.embed_tokens.weight.device
     h = top_channels(importance["hidden"], hidden_keep).to(dev)
     small_cfg = replace(cfg, hidden_size=hidden_keep, intermediate_size=intermediate_keep)
-    small = LlamaLM(small_cfg).to(device=dev, dtype=model.embed_tokens.weight.dtype)
+    small = LlamaLM.empty(small_cfg, dev, model.embed_tokens.weight.dtype)  # every weight is copied in below
     small.embed_tokens.weight.copy_(model.embed_tokens.weight[:, h])
     if not cfg.tie_embeddings:  # tied: lm_head is the embedding, already copied
         small.lm_head.weight.copy_(model.lm_head.weight[:, h])

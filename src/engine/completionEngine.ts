@@ -5,7 +5,7 @@ import { explainPromptText, extractExplanation } from './explainPrompt';
 import { PromptCache } from './cache/promptCache';
 import { generate, type GenerateOptions, type GenerateResult, type GenerationMode } from './generate/generate';
 import { cursorContext, finalizeCompletion, findCut, stripUnprintable } from './postprocess/completionRules';
-import { buildFimPrompt, buildPlainPrompt, tailAtLineStart, type FimPrompt } from './prompt/buildFimPrompt';
+import { buildFimPrompt, buildPlainPrompt, type FimPrompt } from './prompt/buildFimPrompt';
 import { explainChatText } from './prompt/chatPrompt';
 import { healingPicker, stripHealed } from './prompt/tokenHealing';
 import type { CompletionRequest, CompletionResult, ExplainRequest, ModelInfo } from './requests';
@@ -106,6 +106,8 @@ export class CompletionEngine {
     const { tokenizer } = this.pair;
     const mode = this.modeFor(req.mode);
     const { ids: promptIds, healed } = this.buildPrompt(req);
+    // A prefix-only model (no FIM tokens, no BOS) at the very start of a file has nothing to go on.
+    if (promptIds.length === 0) return { text: '', ids: [], promptTokens: 0, reusedTokens: 0, stopReason: 'max-tokens', mode, prefillMs: 0, decodeMs: 0 };
     const ctx = cursorContext(req.prefix, req.suffix, req.maxLines ?? DEFAULT_MAX_LINES);
     // The text after the cursor; undefined before the first token, or if it did not re-write the healed text.
     const suggestion = (ids: readonly number[]): string | undefined => stripHealed(tokenizer.decode(ids), healed);
@@ -169,12 +171,18 @@ export class CompletionEngine {
     const budget = this.budget(req.contextTokens, req.maxNewTokens);
     const template = tokenizer.chatTemplate;
     if (template === undefined) return buildPlainPrompt(tokenizer, explainPromptText(req.code, req.languageId), budget);
-    // The code is cut from its start (whole lines) until the turn fits the budget.
+    // The code loses its first quarter (from a line start) until the turn fits; the template
+    // itself (BOS, role headers) is never cut.
     let code = req.code;
     for (;;) {
       const ids = tokenizer.encode(explainChatText(template, tokenizer.config, code, req.languageId));
-      if (ids.length <= budget || code.length < 16) return ids.slice(Math.max(0, ids.length - budget));
-      code = tailAtLineStart(code, Math.floor(code.length * 0.75));
+      if (ids.length <= budget) return ids;
+      if (code.length === 0) {
+        throw new OverfillError('INPUT_REJECTED', `The model's chat template alone takes ${ids.length} tokens, more than the ${budget} the prompt may use. Raise "overfill.contextSize" or lower "overfill.explain.maxNewTokens".`);
+      }
+      const cut = Math.ceil(code.length / 4);
+      const nl = code.indexOf('\n', cut);
+      code = nl >= 0 && nl < code.length - 1 ? code.slice(nl + 1) : code.slice(cut);
     }
   }
 

@@ -8,8 +8,10 @@ import * as path from 'path';
 import { describe, it } from 'node:test';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { CompletionEngine } from '../../src/engine/completionEngine';
+import { OverfillError } from '../../src/engine/errors';
 import { argmax, generate } from '../../src/engine/generate/generate';
 import { explainChatText } from '../../src/engine/prompt/chatPrompt';
+import { healingPicker } from '../../src/engine/prompt/tokenHealing';
 import { createKvCache } from '../../src/engine/runtime/kvCache';
 import type { CausalLm } from '../../src/engine/runtime/onnxCausalLm';
 import { detectFamily } from '../../src/engine/tokenizer/detectFamily';
@@ -89,6 +91,39 @@ describe('a converted Qwen2 pair in the engine', () => {
   });
 });
 
+describe('Explain through a chat template, within the prompt budget', () => {
+  it('long code is cut from its start until the turn fits; the template is never cut; a template over budget is refused', async () => {
+    const engine = await CompletionEngine.load(CONVERTED('qwen2'), 'cpu');
+    try {
+      const code = Array.from({ length: 400 }, (_, i) => `value_${i} = compute(${i}) + offset  # line ${i}`).join('\n');
+      const ids = engine.buildExplainPrompt({ code, languageId: 'python', maxNewTokens: 16, contextTokens: 300 });
+      assert.ok(ids.length <= 300, `${ids.length} tokens`);
+      assert.equal(ids[0], engine.encode('<|im_start|>')[0]);
+      assert.ok(engine.decode(ids).includes('line 399'), 'the end of the selection is kept');
+      assert.ok(!engine.decode(ids).includes('line 0 '), 'the start of the selection is cut');
+      assert.throws(() => engine.buildExplainPrompt({ code: 'x = 1', languageId: 'python', maxNewTokens: 16, contextTokens: 10 }), (err: unknown) => err instanceof OverfillError && err.code === 'INPUT_REJECTED');
+    } finally {
+      await engine.dispose();
+    }
+  });
+});
+
+describe('a prefix-only model at the start of a file', () => {
+  it('suggests nothing instead of failing, and a one-token prefix is not healed away', async () => {
+    const engine = await CompletionEngine.load(CONVERTED('llama3'), 'cpu');
+    try {
+      const empty = await engine.complete({ prefix: '', suffix: 'print(1)\n', maxNewTokens: 8, contextTokens: 256 });
+      assert.equal(empty.text, '');
+      assert.equal(empty.promptTokens, 0);
+      const one = engine.buildPrompt({ prefix: 'def', suffix: '', maxNewTokens: 8, contextTokens: 256 });
+      assert.equal(one.ids.length, 1);
+      assert.equal(one.healed, '');
+    } finally {
+      await engine.dispose();
+    }
+  });
+});
+
 describe('padded vocabularies', () => {
   it('greedy generation never picks a logit beyond the tokenizer\'s ids, even when it is the largest', async () => {
     const layout = { numLayers: 1, numKvHeads: 1, headDim: 2, dtype: 'float32' as const };
@@ -97,5 +132,12 @@ describe('padded vocabularies', () => {
     const result = await generate({ full: padded, decoder: padded }, [1, 2], { mode: 'overfill', maxNewTokens: 3, stopIds: new Set(), vocabLimit: 6 });
     assert.deepEqual(result.ids, [2, 2, 2]);
     assert.equal(argmax(Float32Array.from([0, 1, 5, 2, 0, 0, 0, 0, 0, 99])), 9, 'without a limit the padding id would win');
+  });
+
+  it('token healing never picks a padded id either', () => {
+    const pick = healingPicker(['a', 'ab', 'b', 'c'], 'a');
+    const logits = Float32Array.from([1, 2, 0, 0, 50, 60]);
+    assert.equal(pick(logits, []), 1);
+    assert.equal(pick(logits, [1]), 1);
   });
 });

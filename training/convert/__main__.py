@@ -5,8 +5,9 @@
 
 Reads config.json, safetensors and the tokenizer; prunes the decoder's widths (Minitron style,
 calibrated on the --data code); trains it on the frozen full model's KV cache (handoff loss,
-distilled, FIM in the checkpoint's own prompt format); writes full.onnx (the checkpoint's
-weights unchanged), decoder.onnx, overfill.json, the tokenizer files and a model card.
+distilled, FIM in the checkpoint's own prompt format); writes full.onnx (the checkpoint's own
+weights, int8-quantized unless --weights fp32), decoder.onnx, overfill.json, the tokenizer files
+and a model card.
 """
 from __future__ import annotations
 
@@ -104,6 +105,8 @@ def main() -> None:
 
 def convert(a) -> dict:
     t_start = time.time()
+    if a.seq_len < 32:
+        raise CheckpointError(f"--seq-len {a.seq_len} is too short: a training window needs at least 32 tokens (handoffs fall 8-64 tokens apart).")
     if not 0 < a.keep < 1:
         raise CheckpointError(f"--keep {a.keep} must be between 0 and 1 (the share of channels the decoder keeps).")
     if a.threads:

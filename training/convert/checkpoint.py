@@ -16,7 +16,7 @@ from typing import Dict, Iterator, List, Optional, Tuple
 import numpy as np
 import torch
 
-from ..model import LlamaLM, ModelConfig, rope_inv_freq
+from ..model import LlamaLM, ModelConfig
 
 SUPPORTED = {"LlamaForCausalLM": "llama", "Qwen2ForCausalLM": "qwen2"}
 # Architectures people will try, with the reason they differ from Llama (shown in the refusal).
@@ -57,7 +57,9 @@ def read_config(folder: str) -> Tuple[ModelConfig, dict]:
     act = raw.get("hidden_act", "silu")
     if act != "silu":
         raise CheckpointError(f"config.json has hidden_act {act!r}: the converter implements the SwiGLU MLP with silu only.")
-    scaling = raw.get("rope_scaling")
+    # Newer transformers releases keep theta and scaling together in rope_parameters.
+    rope = raw.get("rope_parameters") or {}
+    scaling = raw.get("rope_scaling") or (rope if rope.get("rope_type", "default") != "default" else None)
     if scaling is not None:
         rope_type = scaling.get("rope_type", scaling.get("type"))
         if rope_type not in ROPE_TYPES:
@@ -76,7 +78,7 @@ def read_config(folder: str) -> Tuple[ModelConfig, dict]:
         num_heads=heads,
         num_kv_heads=raw.get("num_key_value_heads") or heads,
         head_dim=raw.get("head_dim") or raw["hidden_size"] // heads,
-        rope_theta=float(raw.get("rope_theta", 10000.0)),
+        rope_theta=float(raw.get("rope_theta", rope.get("rope_theta", 10000.0))),
         rms_eps=float(raw.get("rms_norm_eps", 1e-6)),
         max_position=int(raw.get("max_position_embeddings", 4096)),
         tie_embeddings=bool(raw.get("tie_word_embeddings", False)),
@@ -186,28 +188,20 @@ def our_name(hf_name: str) -> str:
     return hf_name[len("model."):] if hf_name.startswith("model.") else hf_name
 
 
-def _new_model(cfg: ModelConfig, device: torch.device, dtype: torch.dtype) -> LlamaLM:
-    """An uninitialized model on `device`: on torch 2.x built on the meta device first, so a 7B
-    model is never initialized (and held) in float32 on the CPU."""
-    if hasattr(torch, "get_default_device"):  # torch >= 2.3
-        with torch.device("meta"):
-            model = LlamaLM(cfg)
-        model = model.to_empty(device=device).to(dtype)
-        # Buffers are not in the checkpoint: recompute them where the model lives.
-        model.inv_freq = rope_inv_freq(cfg).to(device)
-        if cfg.tie_embeddings:
-            model.lm_head.weight = model.embed_tokens.weight
-        return model
-    return LlamaLM(cfg).to(device=device, dtype=dtype)
-
-
 def load_checkpoint(folder: str, device: str = "cpu", dtype: torch.dtype = torch.float32) -> Tuple[LlamaLM, dict]:
     """The checkpoint as a LlamaLM (eval mode) and its raw config.json."""
     cfg, raw = read_config(folder)
     files = weight_files(folder)
-    model = _new_model(cfg, torch.device(device), dtype)
+    model = LlamaLM.empty(cfg, torch.device(device), dtype)
     params = dict(model.named_parameters())
-    for name, shape in expected_shapes(cfg):
+    expected = dict(expected_shapes(cfg))
+    # Tensors the config does not explain (q/k/v biases with attention_bias false, say) would be
+    # silently dropped: refuse instead. A tied lm_head stored anyway, and RoPE buffers, are harmless.
+    extra = sorted(n for n in files if n not in expected and not n.endswith("rotary_emb.inv_freq")
+                   and not (n == "lm_head.weight" and cfg.tie_embeddings))
+    if extra:
+        raise CheckpointError(f"The checkpoint in {folder} has tensors its config.json does not explain ({', '.join(extra[:4])}{'...' if len(extra) > 4 else ''}): the config does not describe these weights (a bias flag or the architecture is wrong).")
+    for name, shape in expected.items():
         if name not in files:
             raise CheckpointError(f"The checkpoint in {folder} has no tensor {name}, which a {raw['architectures'][0]} with this config.json needs. The download is incomplete or the config does not belong to these weights.")
         st = files[name]

@@ -6,6 +6,7 @@ samples in the family's own prompt format half of the time.
 from __future__ import annotations
 
 import hashlib
+from array import array
 import os
 import random
 import re
@@ -59,8 +60,8 @@ def is_validation(path: str) -> bool:
 
 def tokenize_folders(tok: HfTokenizer, folders: Sequence[str], separator: int, max_tokens: int = 0) -> Tuple[np.ndarray, np.ndarray, dict]:
     """(train ids, validation ids, counts): files joined by `separator` (end-of-text or file separator)."""
-    train: List[int] = []
-    val: List[int] = []
+    # Compact arrays, not lists of Python ints: hundreds of millions of tokens must fit in memory.
+    train, val = array("I"), array("I")
     counts = {"files": 0, "skipped": 0, "bytes": 0}
     seen = set()
     for path in code_files(folders):
@@ -75,11 +76,12 @@ def tokenize_folders(tok: HfTokenizer, folders: Sequence[str], separator: int, m
         counts["bytes"] += len(text.encode())
         if max_tokens and len(train) >= max_tokens:
             break
-    if not val and len(train) > 4096:  # a small folder: hold out its last tenth
-        cut = len(train) * 9 // 10
-        train, val = train[:cut], train[cut:]
     dtype = np.uint32 if tok.size > 65535 else np.uint16
-    return np.array(train, dtype=dtype), np.array(val, dtype=dtype), counts
+    train_ids, val_ids = np.frombuffer(train, dtype=np.uint32).astype(dtype), np.frombuffer(val, dtype=np.uint32).astype(dtype)
+    if not len(val_ids) and len(train_ids) > 4096:  # a small folder: hold out its last tenth
+        cut = len(train_ids) * 9 // 10
+        train_ids, val_ids = train_ids[:cut], train_ids[cut:]
+    return train_ids, val_ids, counts
 
 
 class FimFormat:

@@ -107,7 +107,11 @@ def train_decoder(full: LlamaLM, decoder: LlamaLM, train_ids: np.ndarray, fim: F
     decoder.checkpointing = dev.type == "cuda"  # activation memory dominates on a GPU; on the CPU time does
     # torch 2.x on CUDA: one fused kernel for the whole update.
     fused = {"fused": True} if dev.type == "cuda" and "fused" in inspect.signature(torch.optim.AdamW).parameters else {}
-    opt = torch.optim.AdamW(decoder.parameters(), lr=s.lr, betas=(0.9, 0.95), weight_decay=0.1, **fused)
+    # No weight decay on norms and biases (1-D): decay would pull RMSNorm gains towards zero.
+    matrices = [p for p in decoder.parameters() if p.ndim >= 2]
+    vectors = [p for p in decoder.parameters() if p.ndim < 2]
+    opt = torch.optim.AdamW([{"params": matrices, "weight_decay": 0.1}, {"params": vectors, "weight_decay": 0.0}],
+                            lr=s.lr, betas=(0.9, 0.95), **fused)
     data_rng, loss_rng = random.Random(s.seed), random.Random(s.seed + 1)
     step, history = 0, []
     state_path = os.path.join(work, STATE_FILE)

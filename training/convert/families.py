@@ -13,15 +13,15 @@ TABLE = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abs
                      "src", "engine", "tokenizer", "modelFamilies.json")
 REQUIRED = ("fimPrefix", "fimSuffix", "fimMiddle", "endOfText")
 OPTIONAL = ("fimPad", "fileSeparator", "repoName")
-# End-of-text names tried, in order, for a tokenizer without FIM tokens and without eos_token.
-FALLBACK_EOS = ("<|endoftext|>", "<|end_of_text|>", "</s>", "<eos>", "<｜end▁of▁sentence｜>")
-# Ends of a chat turn: an instruct model writes these instead of its end-of-text.
-CHAT_ENDS = ("<|eot_id|>", "<|im_end|>", "<|endoftext|>", "<end_of_turn>")
+
+
+def _table() -> dict:
+    with open(TABLE, encoding="utf-8") as f:
+        return json.load(f)
 
 
 def families() -> List[dict]:
-    with open(TABLE, encoding="utf-8") as f:
-        return json.load(f)["families"]
+    return _table()["families"]
 
 
 def _token_text(value) -> Optional[str]:
@@ -71,10 +71,11 @@ def detect(tokenizer: dict, config: dict) -> dict:
             if bos:
                 tokens["bos"] = bos
             return {"family": fam["name"], "fimOrder": fam["order"], "tokens": tokens}
-    end = eos if eos in vocab else next((t for t in FALLBACK_EOS if t in vocab), None)
+    table = _table()
+    end = eos if eos in vocab else next((t for t in table["fallbackEndOfText"] if t in vocab), None)
     if end is None:
         raise ValueError("The tokenizer names no end-of-text token (eos_token in tokenizer_config.json) and has none of the usual ones; generation would never stop.")
-    tokens = {"endOfText": end, "stop": [end] + [t for t in CHAT_ENDS if t in vocab and t != end]}
+    tokens = {"endOfText": end, "stop": [end] + [t for t in table["chatEnds"] if t in vocab and t != end]}
     if bos:
         tokens["bos"] = bos
     return {"family": None, "fimOrder": "none", "tokens": tokens}

@@ -23,7 +23,7 @@ def model_card(name: str, source: str, licence: Optional[str], architecture: str
         f"| source checkpoint | `{source}` ({architecture}) |",
         f"| licence | {licence or 'not stated by the checkpoint: check its source before sharing this pair'} |",
         f"| family (prompt format) | {family or 'none detected: completes from the text before the cursor only'} |",
-        f"| full model | {_fmt_params(full_params)} parameters, exported unchanged from the checkpoint |",
+        f"| full model | {_fmt_params(full_params)} parameters: the checkpoint's own weights, not retrained |",
         f"| decoder | {_fmt_params(decoder_params)} parameters: keep ratio {keep} (hidden {widths['hidden']}, MLP {widths['intermediate']}); layers, heads, KV heads and head_dim kept |",
         f"| weights | {weights} |",
         f"| decoder training | {training['steps']} steps, {training['tokens']:,} tokens, {training.get('tokensPerSecond') or 0:,} tokens/s on {training.get('device', '?')} |",
@@ -50,5 +50,5 @@ def model_card(name: str, source: str, licence: Optional[str], architecture: str
                 lines.append(f"| {label} | {losses[key]} |")
         lines.append("")
     else:
-        lines += ["No held-out data was large enough to measure the handoff loss.", ""]
+        lines += ["The handoff loss was not measured (--eval-batches 0, or too little held-out data).", ""]
     return "\n".join(lines)

@@ -177,6 +177,8 @@ def make_refusal(folder: str, what: str, base: str) -> str:
         cfg["use_sliding_window"] = True
     elif what == "rope-yarn":
         cfg["rope_scaling"] = {"rope_type": "yarn", "factor": 4.0}
+    elif what == "unexplained-bias":  # Qwen2 weights (q/k/v bias) under a Llama config without attention_bias
+        cfg["architectures"], cfg["model_type"] = ["LlamaForCausalLM"], "llama"
     elif what == "pickled":
         for f in os.listdir(folder):
             if f.endswith(".safetensors") or f.endswith(".index.json"):
@@ -205,6 +207,7 @@ REFUSALS = {
     "gemma": "GemmaForCausalLM checkpoints cannot be converted",
     "sliding-window": "sliding-window attention",
     "rope-yarn": "rope_scaling type 'yarn'",
+    "unexplained-bias": "has tensors its config.json does not explain (model.layers.0.self_attn.k_proj.bias",
     "pickled": "pickled weights (pytorch_model.bin)",
     "missing-tensor": "has no tensor model.layers.1.mlp.down_proj.weight",
     "misshapen-tensor": "model.layers.0.self_attn.k_proj.weight in model.safetensors has shape [28, 64]",

@@ -73,6 +73,29 @@ def test_refusals_name_what_and_why(what):
     assert REFUSALS[what] in str(err.value)
 
 
+def test_rope_frequencies_stay_float32_when_the_model_is_cast():
+    model, _ = load_checkpoint(checkpoint("llama3"))
+    want = model.inv_freq.clone()
+    model.to(torch.bfloat16)
+    assert model.inv_freq.dtype == torch.float32 and torch.equal(model.inv_freq, want)
+    assert model.embed_tokens.weight.dtype == torch.bfloat16
+
+
+def test_a_checkpoint_without_tokenizer_config_converts():
+    import subprocess
+    import sys
+    folder = os.path.join(TMP, "no-tokenizer-config")
+    make_checkpoint(folder, "llama-mha", seed=2)
+    os.remove(os.path.join(folder, "tokenizer_config.json"))
+    out = os.path.join(TMP, "no-tokenizer-config-pair")
+    subprocess.run([sys.executable, "-m", "training.convert", "--hf", folder, "--out", out, "--data", os.path.dirname(__file__),
+                    "--steps", "0", "--seq-len", "32", "--calib-samples", "2", "--eval-batches", "0", "--weights", "fp32"],
+                   check=True, capture_output=True)
+    manifest = json.load(open(os.path.join(out, "overfill.json")))
+    assert "config" not in manifest["tokenizer"] and not os.path.exists(os.path.join(out, "tokenizer_config.json"))
+    assert "pruned but not trained" in open(os.path.join(out, "README.md")).read()
+
+
 def test_families_detected_from_the_npm_tokenizers():
     def files(name):
         d = npm_tokenizer(name)

@@ -59,7 +59,9 @@ export function buildFimPrompt(tok: PromptTokenizer, input: FimPromptInput): Fim
   const step = Math.max(MIN_TOKEN_STEP, Math.floor(room / 16));
   const drop = over > 0 ? Math.min(prefixIds.length, Math.ceil(over / step) * step) : 0;
   const prefix = prefixIds.slice(drop);
-  const healed = input.heal && prefix.length > 0 ? healableText(tok.tokenText(prefix[prefix.length - 1])) : '';
+  // A prompt of that one token alone (prefix-only, no BOS) would be empty: keep it then.
+  const alone = order === 'none' && head.length === 0 && prefix.length === 1;
+  const healed = input.heal && prefix.length > 0 && !alone ? healableText(tok.tokenText(prefix[prefix.length - 1])) : '';
   if (healed) prefix.pop();
   // The suffix gets the room left, also in steps: with spm it comes first, and its length
   // must not change with every token the prefix gains.

@@ -21,7 +21,7 @@ export function healableText(lastTokenText: string): string {
  */
 export function healingPicker(texts: TokenTexts, healed: string): (logits: Float32Array, ids: readonly number[]) => number {
   return (logits, ids) => {
-    if (ids.length > 0) return argmax(logits);
+    if (ids.length > 0) return argmax(logits, texts.length); // never a padded id past the tokenizer
     let best = -1;
     let bestValue = -Infinity;
     const n = Math.min(logits.length, texts.length);
@@ -31,7 +31,7 @@ export function healingPicker(texts: TokenTexts, healed: string): (logits: Float
         best = id;
       }
     }
-    return best >= 0 ? best : argmax(logits);
+    return best >= 0 ? best : argmax(logits, texts.length);
   };
 }
 

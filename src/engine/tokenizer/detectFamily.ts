@@ -29,9 +29,6 @@ export interface TokenizerFiles {
   config: Record<string, unknown>;
 }
 
-const FALLBACK_EOS = ['<|endoftext|>', '<|end_of_text|>', '</s>', '<eos>', '<｜end▁of▁sentence｜>'];
-/** Ends of a chat turn: an instruct model writes these instead of its end-of-text. */
-const CHAT_ENDS = ['<|eot_id|>', '<|im_end|>', '<|endoftext|>', '<end_of_turn>'];
 
 /** tokenizer_config.json writes special tokens as strings or as { content }. */
 export function tokenText(value: unknown): string | undefined {
@@ -77,7 +74,7 @@ export function detectFamily(files: TokenizerFiles): DetectedTokens {
       tokens: { fimPrefix: fam.fimPrefix, fimSuffix: fam.fimSuffix, fimMiddle: fam.fimMiddle, endOfText: fam.endOfText, fimPad: present(fam.fimPad), fileSeparator: present(fam.fileSeparator), repoName: present(fam.repoName), bos, stop },
     };
   }
-  const end = eos && vocab.has(eos) ? eos : FALLBACK_EOS.find((t) => vocab.has(t));
+  const end = eos && vocab.has(eos) ? eos : table.fallbackEndOfText.find((t) => vocab.has(t));
   if (!end) throw new Error('the tokenizer names no end-of-text token (eos_token in tokenizer_config.json) and has none of the usual ones');
-  return { fimOrder: 'none', tokens: { endOfText: end, bos, stop: [end, ...CHAT_ENDS.filter((t) => vocab.has(t) && t !== end)] } };
+  return { fimOrder: 'none', tokens: { endOfText: end, bos, stop: [end, ...table.chatEnds.filter((t) => vocab.has(t) && t !== end)] } };
 }
