@@ -87,8 +87,4 @@ export class OnnxCausalLm implements CausalLm {
     cache.absorb(this.presentNames.map((name) => out[name]), n);
     return lastRow(out[this.io.logits]);
   }
-
-  release(): Promise<void> {
-    return this.session.release();
-  }
 }

@@ -10,7 +10,6 @@ export interface SpecialIds {
   fim?: { prefix: number; suffix: number; middle: number };
   endOfText: number;
   bos?: number;
-  fileSeparator?: number;
   stop: ReadonlySet<number>;
   /** Every named control token: never shown to the user, never chosen by token healing. */
   control: ReadonlySet<number>;
@@ -66,9 +65,10 @@ export class TextTokenizer {
     const optional = (token: string | undefined): number | undefined => (token === undefined ? undefined : id(token));
     const fim = t.fimPrefix && t.fimSuffix && t.fimMiddle ? { prefix: id(t.fimPrefix), suffix: id(t.fimSuffix), middle: id(t.fimMiddle) } : undefined;
     const stop = new Set(t.stop.map(id));
-    const named = [t.endOfText, t.fileSeparator, t.repoName, t.fimPad, t.bos].map(optional);
+    const bos = optional(t.bos);
+    const named = [id(t.endOfText), bos, optional(t.fileSeparator), optional(t.repoName), optional(t.fimPad)];
     const control = new Set<number>([...stop, ...(fim ? [fim.prefix, fim.suffix, fim.middle] : []), ...named.filter((x): x is number => x !== undefined)]);
-    const special: SpecialIds = { fim, endOfText: id(t.endOfText), bos: optional(t.bos), fileSeparator: optional(t.fileSeparator), stop, control };
+    const special: SpecialIds = { fim, endOfText: id(t.endOfText), bos, stop, control };
     return new TextTokenizer(tokenizer, special, config);
   }
 
