@@ -6,6 +6,7 @@ import { PromptCache } from './cache/promptCache';
 import { generate, type GenerateOptions, type GenerateResult, type GenerationMode } from './generate/generate';
 import { cursorContext, finalizeCompletion, findCut, stripUnprintable } from './postprocess/completionRules';
 import { buildFimPrompt, buildPlainPrompt, type FimPrompt } from './prompt/buildFimPrompt';
+import { buildRepoContext, ChunkIdMemo } from './prompt/repoContext';
 import { explainChatText } from './prompt/chatPrompt';
 import { healingPicker, stripHealed } from './prompt/tokenHealing';
 import type { CompletionRequest, CompletionResult, ExplainRequest, ModelInfo } from './requests';
@@ -31,6 +32,7 @@ export interface EngineOptions {
 
 export class CompletionEngine {
   private readonly cache: PromptCache | undefined;
+  private readonly chunkIds = new ChunkIdMemo();
   /** Requests run one at a time: an aborted one releases its cache before the next takes it. */
   private queue: Promise<unknown> = Promise.resolve();
 
@@ -91,23 +93,35 @@ export class CompletionEngine {
     return Math.min(contextTokens, limit);
   }
 
-  /** The FIM prompt a completion request becomes (its last prefix token backed up for healing). */
-  buildPrompt(req: CompletionRequest): FimPrompt {
-    return buildFimPrompt(this.pair.tokenizer, {
+  /**
+   * The FIM prompt a completion request becomes (its last prefix token backed up for healing),
+   * with the file's path and the context chunks in front of the cursor's window.
+   */
+  buildPrompt(req: CompletionRequest): FimPrompt & { contextChunks: string[]; contextChunkTokens: number } {
+    const budget = this.budget(req.contextTokens, req.maxNewTokens);
+    const context = buildRepoContext(
+      this.pair.tokenizer,
+      { filePath: req.filePath, languageId: req.languageId, repoName: req.repoName, chunks: req.context ?? [], maxChunkTokens: Math.min(req.contextChunkTokens ?? 0, Math.floor(budget / 2)) },
+      this.chunkIds,
+    );
+    const prompt = buildFimPrompt(this.pair.tokenizer, {
       prefix: req.prefix,
       suffix: req.suffix,
-      budget: this.budget(req.contextTokens, req.maxNewTokens),
+      budget,
       order: this.pair.manifest.fimOrder,
       heal: req.tokenHealing !== false,
+      head: context.head,
+      lead: context.lead,
     });
+    return { ...prompt, contextChunks: context.included, contextChunkTokens: context.chunkTokens };
   }
 
   async complete(req: CompletionRequest, signal?: AbortSignal): Promise<CompletionResult> {
     const { tokenizer } = this.pair;
     const mode = this.modeFor(req.mode);
-    const { ids: promptIds, healed } = this.buildPrompt(req);
+    const { ids: promptIds, healed, contextChunks, contextChunkTokens } = this.buildPrompt(req);
     // A prefix-only model (no FIM tokens, no BOS) at the very start of a file has nothing to go on.
-    if (promptIds.length === 0) return { text: '', ids: [], promptTokens: 0, reusedTokens: 0, stopReason: 'max-tokens', mode, prefillMs: 0, decodeMs: 0 };
+    if (promptIds.length === 0) return { text: '', ids: [], promptTokens: 0, reusedTokens: 0, contextChunks, contextChunkTokens, stopReason: 'max-tokens', mode, prefillMs: 0, decodeMs: 0 };
     const ctx = cursorContext(req.prefix, req.suffix, req.maxLines ?? DEFAULT_MAX_LINES);
     // The text after the cursor; undefined before the first token, or if it did not re-write the healed text.
     const suggestion = (ids: readonly number[]): string | undefined => stripHealed(tokenizer.decode(ids), healed);
@@ -127,6 +141,8 @@ export class CompletionEngine {
       ids: result.ids,
       promptTokens: promptIds.length,
       reusedTokens: result.reusedTokens,
+      contextChunks,
+      contextChunkTokens,
       stopReason: result.stopReason,
       mode,
       prefillMs: result.prefillMs,
@@ -226,6 +242,11 @@ export class CompletionEngine {
 
   decode(ids: readonly number[]): string {
     return this.pair.tokenizer.decode(ids);
+  }
+
+  /** A prompt as the model reads it, control tokens written out. */
+  promptText(ids: readonly number[]): string {
+    return this.pair.tokenizer.decodeWithControl(ids);
   }
 
   /** Releases the sessions once the request running now (already aborted, typically) has left them. */

@@ -1,5 +1,8 @@
 // Plain-data requests and results exchanged with the engine (no VS Code types).
 import type { GenerationMode, StopReason } from './generate/generate';
+import type { ContextChunk } from './prompt/repoContext';
+
+export type { ContextChunk };
 
 export interface CompletionRequest {
   /** Document text before the cursor (the caller may already have cut it). */
@@ -7,6 +10,14 @@ export interface CompletionRequest {
   /** Document text after the cursor. */
   suffix: string;
   languageId?: string;
+  /** The document's workspace-relative path: the model sees it as the file's name. */
+  filePath?: string;
+  /** The workspace folder's name (repository-level prompts). */
+  repoName?: string;
+  /** Chunks of other files, oldest first (see prompt/repoContext.ts). */
+  context?: ContextChunk[];
+  /** Most prompt tokens the chunks may take; at most half the prompt. */
+  contextChunkTokens?: number;
   maxNewTokens: number;
   /** Most prompt tokens; capped by the model's context length. */
   contextTokens: number;
@@ -24,6 +35,9 @@ export interface CompletionResult {
   promptTokens: number;
   /** Prompt tokens whose KV came from the prompt cache (not prefilled again). */
   reusedTokens: number;
+  /** Paths of the context chunks the prompt carried, and the tokens they took. */
+  contextChunks: string[];
+  contextChunkTokens: number;
   stopReason: StopReason;
   mode: GenerationMode;
   prefillMs: number;

@@ -1,7 +1,7 @@
 // Line rules as a table: text around the cursor (█ marks it), raw model output, expected suggestion.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { cursorContext, finalizeCompletion, isSingleLine } from '../../src/engine/postprocess/completionRules';
+import { cursorContext, finalizeCompletion, imbalance, isSingleLine } from '../../src/engine/postprocess/completionRules';
 
 const cases: { name: string; doc: string; raw: string; want: string; maxLines?: number }[] = [
   { name: 'mid-line stays on the line', doc: 'foo(█)\n', raw: 'a, b)\nbar()', want: 'a, b' },
@@ -14,6 +14,27 @@ const cases: { name: string; doc: string; raw: string; want: string; maxLines?: 
   { name: 'whitespace only is no suggestion', doc: 'x█\n', raw: '   \n\n', want: '' },
   { name: 'control characters and broken UTF-8 never reach the editor', doc: 'x = █\n', raw: 'a\u0019b\ufffd\u000bc', want: 'abc' },
   { name: 'trailing whitespace is trimmed', doc: 'const a = █\n', raw: '1;   ', want: '1;' },
+  // The rest of the line is dropped from the suggestion only where keeping it would duplicate it.
+  { name: 'a balanced call typed before `)` keeps its own `)`', doc: 'total = sum(█)\n', raw: 'len(items)', want: 'len(items)' },
+  { name: 'a nested call before `)` keeps its `)`', doc: 'foo(█)\n', raw: 'bar(x)', want: 'bar(x)' },
+  { name: 'a list element before `]` keeps its brackets', doc: 'items = [█]\n', raw: '[1], [2]', want: '[1], [2]' },
+  { name: 'a re-written `]` is dropped', doc: 'items = [█]\n', raw: '1, 2, 3]', want: '1, 2, 3' },
+  { name: 'a re-written `})` is dropped', doc: 'call({█})\n', raw: 'a: 1})', want: 'a: 1' },
+  { name: 'a re-written closing quote is dropped', doc: 'name = "█"\n', raw: 'hello"', want: 'hello' },
+  { name: 'a string without its quote is kept', doc: 'name = "█"\n', raw: 'hello', want: 'hello' },
+  { name: 'a quote inside the suggestion is not a bracket', doc: 'log(█)\n', raw: '"(")', want: '"("' },
+  { name: 'a doubled `;` is dropped', doc: 'let x = █;\n', raw: 'foo();', want: 'foo()' },
+  { name: 'a balanced suggestion before `);` keeps its brackets and drops the `;`', doc: 'x = max(█);\n', raw: 'f(a), b);', want: 'f(a), b' },
+  // Repeats of the neighbouring lines are no suggestion.
+  { name: 'repeating the line above is no suggestion', doc: 'import os\n█\n', raw: 'import os', want: '' },
+  { name: 'repeating the next line is no suggestion', doc: 'def f():\n    █\n    return x\n', raw: 'return x', want: '' },
+  { name: 'a closing brace may follow a closing brace', doc: '    }\n█\n', raw: '}', want: '}' },
+  // Indentation fits the file.
+  { name: 'no second indent after the editor indented', doc: 'function f() {\n    █\n', raw: '    return 1;', want: 'return 1;' },
+  { name: 'no second indent in two-space code', doc: 'if (a) {\n  b();\n  █\n', raw: '  c();', want: 'c();' },
+  { name: 'one level under an opening line is kept', doc: 'if (a) {\n█\n', raw: '    go();', want: '    go();' },
+  { name: 'tabs become the file’s spaces', doc: 'def f():\n    x = 1\n    █\n', raw: 'y = 2\n\tz = 3', want: 'y = 2\n    z = 3' },
+  { name: 'tabs stay in a file indented with tabs', doc: 'def f():\n\tx = 1\n\t█\n', raw: 'y = 2\n\tz = 3', want: 'y = 2\n\tz = 3' },
 ];
 
 describe('completion rules', () => {
@@ -23,6 +44,14 @@ describe('completion rules', () => {
       assert.equal(finalizeCompletion(c.raw, cursorContext(prefix, suffix, c.maxLines ?? 8)), c.want);
     });
   }
+
+  it('counts what keeps a line from balancing', () => {
+    assert.equal(imbalance('foo(len(items))'), 0);
+    assert.equal(imbalance('foo(len(items)'), 1);
+    assert.equal(imbalance('foo(a))'), 1);
+    assert.equal(imbalance('x = ")" + f('), 1);
+    assert.equal(imbalance('s = "open'), 1);
+  });
 
   it('single-line mode only when non-blank text follows the cursor on its line', () => {
     assert.equal(isSingleLine(cursorContext('foo(', ')\n', 8)), true);

@@ -8,12 +8,22 @@ export interface CursorContext {
   lineSuffix: string;
   /** The first non-blank line below the cursor's line, if any. */
   nextLine: string;
+  /** The last non-blank line above the cursor's line, if any. */
+  prevLine: string;
+  /** One level of indentation in this file: a tab, or the smallest step between lines above. */
+  indentUnit: string;
   /** Most lines in one suggestion. */
   maxLines: number;
 }
 
+/** Lines above the cursor read for the previous line and the indent unit. */
+const LINES_ABOVE = 60;
+
 export function cursorContext(prefix: string, suffix: string, maxLines: number): CursorContext {
-  const linePrefix = prefix.slice(prefix.lastIndexOf('\n') + 1);
+  const lineStart = prefix.lastIndexOf('\n') + 1;
+  const linePrefix = prefix.slice(lineStart);
+  const above = prefix.slice(Math.max(0, lineStart - 6000), Math.max(0, lineStart - 1)).split('\n').slice(-LINES_ABOVE);
+  const prevLine = lineStart > 0 ? ([...above].reverse().find((line) => line.trim() !== '') ?? '') : '';
   const nl = suffix.indexOf('\n');
   const lineSuffix = nl < 0 ? suffix : suffix.slice(0, nl);
   let nextLine = '';
@@ -25,7 +35,20 @@ export function cursorContext(prefix: string, suffix: string, maxLines: number):
       }
     }
   }
-  return { linePrefix, lineSuffix, nextLine, maxLines };
+  return { linePrefix, lineSuffix, nextLine, prevLine, indentUnit: indentUnitOf(above), maxLines };
+}
+
+function indentUnitOf(lines: readonly string[]): string {
+  let step = 0;
+  let previous = -1;
+  for (const line of lines) {
+    if (!line.trim()) continue;
+    if (line.startsWith('\t')) return '\t';
+    const indent = indentOf(line);
+    if (previous >= 0 && indent > previous && (step === 0 || indent - previous < step)) step = indent - previous;
+    previous = indent;
+  }
+  return ' '.repeat(step || 4);
 }
 
 /** Text after the cursor on its line means the suggestion must stay on this line. */
@@ -71,19 +94,90 @@ export function stripUnprintable(text: string): string {
   return text.replace(UNPRINTABLE, '');
 }
 
-/** Final clean-up: cut, drop unprintable characters, trailing whitespace and any overlap with the rest of the line. */
+const OPENERS: Record<string, string> = { '(': ')', '[': ']', '{': '}' };
+const CLOSERS = new Set([')', ']', '}']);
+const QUOTES = new Set(['"', "'", '`']);
+
+/**
+ * How far a line is from balanced: closers without an opener, openers left open, a string left
+ * open. Brackets inside strings do not count.
+ */
+export function imbalance(line: string): number {
+  const open: string[] = [];
+  let quote = '';
+  let cost = 0;
+  for (let i = 0; i < line.length; i++) {
+    const ch = line[i];
+    if (quote) {
+      if (ch === '\\') i++;
+      else if (ch === quote) quote = '';
+    } else if (QUOTES.has(ch)) quote = ch;
+    else if (OPENERS[ch]) open.push(OPENERS[ch]);
+    else if (CLOSERS.has(ch)) {
+      if (open.length && open[open.length - 1] === ch) open.pop();
+      else cost++;
+    }
+  }
+  return cost + open.length + (quote ? 1 : 0);
+}
+
+/**
+ * Drops the end of a suggestion that re-writes the text after the cursor, only where keeping it
+ * would duplicate that text: `a, b)` before `)` loses its `)`, but `len(items)` typed inside
+ * `foo(█)` keeps it, since the line balances only with both.
+ */
+function dropSuffixOverlap(out: string, ctx: CursorContext): string {
+  const rest = ctx.lineSuffix.trim();
+  if (!rest || !out) return out;
+  const lineWith = (text: string): string => ctx.linePrefix + text + ctx.lineSuffix;
+  let best = out;
+  let bestCost = imbalance(lineWith(out));
+  for (let n = 1; n <= Math.min(rest.length, out.length); n++) {
+    const overlap = rest.slice(0, n);
+    if (!out.endsWith(overlap)) continue;
+    const kept = out.slice(0, out.length - n).replace(/\s+$/, '');
+    const cost = imbalance(lineWith(kept));
+    // Plain punctuation or words (`;`, `value;`) repeated at the junction are dropped even when
+    // the brackets do not tell; with brackets or quotes in it, only if the line balances better.
+    const plain = !/[()[\]{}"'`]/.test(overlap);
+    if (cost < bestCost || (cost === bestCost && plain && best === out)) {
+      best = kept;
+      bestCost = cost;
+    }
+  }
+  return best;
+}
+
+/** A line that says something (not just brackets and punctuation), compared without indentation. */
+function sameContent(a: string, b: string): boolean {
+  const t = a.trim();
+  return /[\p{L}\p{N}]/u.test(t) && t === b.trim();
+}
+
+/** The first line goes no deeper than one level below the line above; tabs follow the file. */
+function fixIndentation(out: string, ctx: CursorContext): string {
+  let lines = out.split('\n');
+  if (ctx.indentUnit !== '\t') lines = lines.map((line, k) => (k === 0 && ctx.linePrefix.trim() ? line : line.replace(/^\t+/, (tabs) => ctx.indentUnit.repeat(tabs.length))));
+  if (ctx.linePrefix.trim() === '' && ctx.prevLine) {
+    const lead = indentOf(lines[0]);
+    const opens = /[{([:]\s*$/.test(ctx.prevLine) ? ctx.indentUnit.length : 0;
+    const allowed = indentOf(ctx.prevLine) + opens;
+    const total = ctx.linePrefix.length + lead;
+    if (lead > 0 && total > allowed) lines[0] = lines[0].slice(Math.min(lead, total - Math.max(allowed, ctx.linePrefix.length)));
+  }
+  return lines.join('\n');
+}
+
+/**
+ * Final clean-up: cut, drop unprintable characters, trailing whitespace and a re-written rest
+ * of the line; no suggestion that only repeats the line above or below; indentation that fits.
+ */
 export function finalizeCompletion(text: string, ctx: CursorContext): string {
   const cut = findCut(text, ctx);
   let out = stripUnprintable(cut === undefined ? text : text.slice(0, cut)).replace(/\s+$/, '');
-  const rest = ctx.lineSuffix.trim();
-  if (rest) {
-    // The model often re-writes the closing text that is already there: `foo(a, b)` before `)`.
-    for (let n = Math.min(rest.length, out.length); n > 0; n--) {
-      if (out.endsWith(rest.slice(0, n))) {
-        out = out.slice(0, out.length - n).replace(/\s+$/, '');
-        break;
-      }
-    }
-  }
+  out = dropSuffixOverlap(out, ctx);
+  out = fixIndentation(out, ctx);
+  const firstLine = ctx.linePrefix + out.split('\n')[0];
+  if (sameContent(firstLine, ctx.nextLine) || (ctx.linePrefix.trim() === '' && sameContent(firstLine, ctx.prevLine))) return '';
   return /\S/.test(out) ? out : '';
 }

@@ -23,6 +23,10 @@ export interface FimPromptInput {
   order: FimOrder;
   /** Back up over the prefix's last token; generation re-writes it (see tokenHealing.ts). */
   heal?: boolean;
+  /** Ids placed after BOS, before the FIM tokens (repository context, see repoContext.ts). */
+  head?: readonly number[];
+  /** Ids placed at the start of the prefix section, before the file's own text. */
+  lead?: readonly number[];
 }
 
 export interface FimPrompt {
@@ -48,8 +52,9 @@ const MIN_TOKEN_STEP = 8;
 export function buildFimPrompt(tok: PromptTokenizer, input: FimPromptInput): FimPrompt {
   const { fim, bos } = tok.special;
   const order = fim ? input.order : 'none';
-  const head = bos === undefined ? [] : [bos];
-  const room = Math.max(0, input.budget - (order === 'none' ? 0 : 3) - head.length);
+  const head = [...(bos === undefined ? [] : [bos]), ...(input.head ?? [])];
+  const lead = input.lead ?? [];
+  const room = Math.max(0, input.budget - (order === 'none' ? 0 : 3) - head.length - lead.length);
   const maxChars = room * MAX_CHARS_PER_TOKEN;
   const prefixIds = tok.encode(tailAtLineStart(input.prefix, maxChars));
   const suffixIds = order === 'none' ? [] : tok.encode(headAtLineEnd(input.suffix, maxChars));
@@ -60,7 +65,7 @@ export function buildFimPrompt(tok: PromptTokenizer, input: FimPromptInput): Fim
   const drop = over > 0 ? Math.min(prefixIds.length, Math.ceil(over / step) * step) : 0;
   const prefix = prefixIds.slice(drop);
   // A prompt of that one token alone (prefix-only, no BOS) would be empty: keep it then.
-  const alone = order === 'none' && head.length === 0 && prefix.length === 1;
+  const alone = order === 'none' && head.length === 0 && lead.length === 0 && prefix.length === 1;
   const healed = input.heal && prefix.length > 0 && !alone ? healableText(tok.tokenText(prefix[prefix.length - 1])) : '';
   if (healed) prefix.pop();
   // The suffix gets the room left, also in steps: with spm it comes first, and its length
@@ -69,9 +74,9 @@ export function buildFimPrompt(tok: PromptTokenizer, input: FimPromptInput): Fim
   suffixTake = Math.min(suffixIds.length, suffixIds.length <= left ? left : Math.floor(left / step) * step);
   const suffix = suffixIds.slice(0, suffixTake);
   let ids: number[];
-  if (!fim || order === 'none') ids = [...head, ...prefix];
-  else if (order === 'spm') ids = [...head, fim.suffix, ...suffix, fim.prefix, ...prefix, fim.middle];
-  else ids = [...head, fim.prefix, ...prefix, fim.suffix, ...suffix, fim.middle];
+  if (!fim || order === 'none') ids = [...head, ...lead, ...prefix];
+  else if (order === 'spm') ids = [...head, fim.suffix, ...suffix, fim.prefix, ...lead, ...prefix, fim.middle];
+  else ids = [...head, fim.prefix, ...lead, ...prefix, fim.suffix, ...suffix, fim.middle];
   return { ids, prefixTokens: prefix.length, suffixTokens: suffix.length, healed };
 }
 

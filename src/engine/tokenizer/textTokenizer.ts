@@ -10,6 +10,10 @@ export interface SpecialIds {
   fim?: { prefix: number; suffix: number; middle: number };
   endOfText: number;
   bos?: number;
+  /** Separates files in a multi-file prompt (repository-level training), when the model has one. */
+  fileSeparator?: number;
+  /** Opens a repository-level prompt with the repository's name (Qwen2.5-Coder, StarCoder2). */
+  repoName?: number;
   stop: ReadonlySet<number>;
   /** Every named control token: never shown to the user, never chosen by token healing. */
   control: ReadonlySet<number>;
@@ -66,9 +70,11 @@ export class TextTokenizer {
     const fim = t.fimPrefix && t.fimSuffix && t.fimMiddle ? { prefix: id(t.fimPrefix), suffix: id(t.fimSuffix), middle: id(t.fimMiddle) } : undefined;
     const stop = new Set(t.stop.map(id));
     const bos = optional(t.bos);
-    const named = [id(t.endOfText), bos, optional(t.fileSeparator), optional(t.repoName), optional(t.fimPad)];
+    const fileSeparator = optional(t.fileSeparator);
+    const repoName = optional(t.repoName);
+    const named = [id(t.endOfText), bos, fileSeparator, repoName, optional(t.fimPad)];
     const control = new Set<number>([...stop, ...(fim ? [fim.prefix, fim.suffix, fim.middle] : []), ...named.filter((x): x is number => x !== undefined)]);
-    const special: SpecialIds = { fim, endOfText: id(t.endOfText), bos, stop, control };
+    const special: SpecialIds = { fim, endOfText: id(t.endOfText), bos, fileSeparator, repoName, stop, control };
     return new TextTokenizer(tokenizer, special, config);
   }
 
@@ -93,6 +99,12 @@ export class TextTokenizer {
 
   tokenTexts(): readonly string[] {
     return this.texts;
+  }
+
+  /** Text of a prompt as the model reads it, control tokens written out (tests, diagnostics). */
+  decodeWithControl(ids: readonly number[]): string {
+    if (ids.length === 0) return '';
+    return this.tokenizer.decode([...ids], { skip_special_tokens: false, clean_up_tokenization_spaces: false });
   }
 
   /** Text of generated ids; control tokens are never shown to the user. */
