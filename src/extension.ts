@@ -1,12 +1,15 @@
 // Wiring only: builds the pieces, hands each what it needs, registers them with VS Code.
 import * as path from 'path';
 import * as vscode from 'vscode';
+import { CompletionFlow, DEFAULT_FLOW_OPTIONS, type FlowOptions } from './completion/completionFlow';
 import { EngineClient } from './engine/engineClient';
+import { ContextCollector } from './vscode/contextCollector';
 import { ErrorReporter } from './vscode/errorReporter';
 import { EXPLAIN_SCHEME, ExplainCommand, ExplainDocuments } from './vscode/explainCommand';
 import { InlineCompletionProvider } from './vscode/inlineCompletionProvider';
 import { ModelController } from './vscode/modelController';
-import { SettingsStore } from './vscode/settings';
+import { SettingsStore, type OverfillSettings } from './vscode/settings';
+import { describeRun } from './vscode/runLog';
 import { StatusBar } from './vscode/statusBar';
 
 export function activate(context: vscode.ExtensionContext): void {
@@ -18,14 +21,22 @@ export function activate(context: vscode.ExtensionContext): void {
   const model = new ModelController(client, context.asAbsolutePath(path.join('models', 'default')), status, errors, log);
   const explainDocs = new ExplainDocuments();
   const explain = new ExplainCommand(explainDocs, settings, model, errors);
+  const contextChunks = new ContextCollector(settings);
+  const flowOptions = (s: OverfillSettings): FlowOptions => ({ ...DEFAULT_FLOW_OPTIONS, debounceMs: s.debounceMs });
+  const flow = new CompletionFlow({ complete: (request, signal) => model.complete(request, signal) }, flowOptions(settings.settings), {
+    onModelRun: (kind, _request, result, ms) => log.info(describeRun(kind, result, ms)),
+    onIdle: () => contextChunks.commit(),
+  });
 
   context.subscriptions.push(
     log,
     settings,
     status,
     explainDocs,
+    contextChunks,
+    { dispose: () => flow.dispose() },
     { dispose: () => void client.dispose() },
-    vscode.languages.registerInlineCompletionItemProvider({ pattern: '**' }, new InlineCompletionProvider(settings, model, errors)),
+    vscode.languages.registerInlineCompletionItemProvider({ pattern: '**' }, new InlineCompletionProvider(settings, flow, contextChunks, errors)),
     vscode.workspace.registerTextDocumentContentProvider(EXPLAIN_SCHEME, explainDocs),
     vscode.commands.registerCommand('overfill.explainSelection', () => explain.run()),
     vscode.commands.registerCommand('overfill.showLog', () => log.show()),
@@ -33,12 +44,14 @@ export function activate(context: vscode.ExtensionContext): void {
       vscode.workspace.getConfiguration('overfill').update('enable', !settings.settings.enable, vscode.ConfigurationTarget.Global),
     ),
     settings.onDidChange(({ settings: next, modelChanged }) => {
+      flow.setOptions(flowOptions(next));
       if (modelChanged) loadModel();
       else if (!next.enable) status.set({ kind: 'disabled' });
       else status.idle();
     }),
   );
   function loadModel(): void {
+    flow.reset(); // another model suggests other things
     // Errors are reported by the controller; a disabled extension still loads, quietly.
     model.load(settings.settings).then(() => settings.settings.enable || status.set({ kind: 'disabled' }), () => undefined);
   }

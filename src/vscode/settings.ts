@@ -13,7 +13,15 @@ export interface OverfillSettings {
   readonly maxNewTokens: number;
   readonly explainMaxNewTokens: number;
   readonly contextSize: number;
-  readonly debounceMs: number;
+  /** A fixed debounce, or undefined: adapt to the typing rhythm. */
+  readonly debounceMs: number | undefined;
+  readonly maxLines: number;
+  readonly context: {
+    readonly enable: boolean;
+    readonly maxChunks: number;
+    readonly chunkLines: number;
+    readonly maxTokens: number;
+  };
 }
 
 const PROVIDERS: readonly ProviderSetting[] = ['auto', 'cuda', 'dml', 'cpu'];
@@ -49,7 +57,14 @@ export function readSettings(warn: Warn): OverfillSettings {
     maxNewTokens: clampInt(c, 'maxNewTokens', 1, 512, warn),
     explainMaxNewTokens: clampInt(c, 'explain.maxNewTokens', 1, 2048, warn),
     contextSize: clampInt(c, 'contextSize', 64, 32768, warn),
-    debounceMs: clampInt(c, 'debounceMs', 0, 2000, warn),
+    debounceMs: c.get<number | null>('debounceMs', null) === null ? undefined : clampInt(c, 'debounceMs', 0, 2000, warn),
+    maxLines: clampInt(c, 'maxLines', 1, 64, warn),
+    context: Object.freeze({
+      enable: c.get<boolean>('context.enable', true),
+      maxChunks: clampInt(c, 'context.maxChunks', 0, 64, warn),
+      chunkLines: clampInt(c, 'context.chunkLines', 4, 256, warn),
+      maxTokens: clampInt(c, 'context.maxTokens', 0, 16384, warn),
+    }),
   });
 }
 

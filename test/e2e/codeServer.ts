@@ -23,6 +23,8 @@ export interface Session {
   userSettings: string;
   /** code-server is a remote window: machine-scoped settings (overfill.model.path) live here. */
   machineSettings: string;
+  /** code-server's --user-data-dir (its logs/ holds the extension's OverFill log). */
+  userData: string;
   close(): Promise<void>;
 }
 
@@ -92,6 +94,7 @@ export async function startSession(files: Record<string, string>, settings: Reco
       workspace,
       userSettings,
       machineSettings,
+      userData,
       close: async () => {
         await b.close().catch(() => undefined);
         server.kill();
