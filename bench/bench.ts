@@ -5,6 +5,7 @@
 //   npm run bench                      table, plus docs/bench/latest.{json,md,png}
 //   npm run bench -- --json            one JSON object on stdout
 //   npm run bench -- --samples 3 --pairs default,rand-150m-int8 --provider cpu --threads 1
+//   npm run bench -- --replay          typing replayed through the completion flow (replay.ts)
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
@@ -12,6 +13,7 @@ import * as path from 'path';
 import { CompletionEngine } from '../src/engine/completionEngine';
 import { GENERATION_MODES, type GenerationMode } from '../src/engine/generate/generate';
 import { cpuThreads, type ProviderSetting } from '../src/engine/runtime/providers';
+import { replay } from './replay';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const args = process.argv.slice(2);
@@ -187,7 +189,7 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err) => {
+(args.includes('--replay') ? replay(args) : main()).catch((err) => {
   console.error(err);
   process.exit(1);
 });

@@ -43,7 +43,8 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.commands.registerCommand('overfill.toggle', () =>
       vscode.workspace.getConfiguration('overfill').update('enable', !settings.settings.enable, vscode.ConfigurationTarget.Global),
     ),
-    settings.onDidChange(({ settings: next, modelChanged }) => {
+    settings.onDidChange(({ settings: next, modelChanged, changed }) => {
+      if (changed.length) log.info(`Settings changed: ${changed.join(', ')}`);
       flow.setOptions(flowOptions(next));
       if (modelChanged) loadModel();
       else if (!next.enable) status.set({ kind: 'disabled' });

@@ -71,7 +71,7 @@ export function readSettings(warn: Warn): OverfillSettings {
 /** Holds the current settings and tells listeners what changed, live. */
 export class SettingsStore implements vscode.Disposable {
   private current: OverfillSettings;
-  private readonly emitter = new vscode.EventEmitter<{ settings: OverfillSettings; modelChanged: boolean }>();
+  private readonly emitter = new vscode.EventEmitter<{ settings: OverfillSettings; modelChanged: boolean; changed: string[] }>();
   readonly onDidChange = this.emitter.event;
   private readonly subscription: vscode.Disposable;
 
@@ -83,7 +83,8 @@ export class SettingsStore implements vscode.Disposable {
       this.current = readSettings(this.warn);
       // Sessions are created with the provider and thread count: a change means a reload.
       const modelChanged = previous.modelPath !== this.current.modelPath || previous.executionProvider !== this.current.executionProvider || previous.cpuThreads !== this.current.cpuThreads;
-      this.emitter.fire({ settings: this.current, modelChanged });
+      const changed = (Object.keys(this.current) as (keyof OverfillSettings)[]).filter((k) => JSON.stringify(previous[k]) !== JSON.stringify(this.current[k]));
+      this.emitter.fire({ settings: this.current, modelChanged, changed });
     });
   }
 

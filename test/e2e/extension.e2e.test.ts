@@ -18,7 +18,13 @@ const FILES = {
   'geometry.ts': 'export function area(width: number, height: number): number {\n  return width * height;\n}\n\nexport const unit',
   'names.ts': '// Names used across the sample.\nconst greeting = "hello";\n\nexport function greet(name: string): string {\n  return greeting',
   'units.ts': 'export function area(width: number, height: number): number {\n  return width * height;\n}\n\nexport const unit',
+  'shapes.ts': 'const item = { width: 2, height: 3 };\nexport const total = item.',
+  'along.ts': 'export function perimeter(width: number, height: number): number {\n  return ',
+  'helpers.ts': 'export function clampToRange(value: number, low: number, high: number): number {\n  return Math.min(high, Math.max(low, value));\n}\n',
+  'main.ts': 'import { clampToRange } from "./helpers";\n\nexport const level = ',
 };
+/** code-server opens the scratch folder named so: repository-level prompts carry its name. */
+const WORKSPACE_NAME = 'workspace';
 const TYPED = ' = ';
 const SETTINGS = {
   'workbench.startupEditor': 'none',
@@ -31,13 +37,16 @@ const SETTINGS = {
   'files.autoSave': 'off',
   'telemetry.telemetryLevel': 'off',
   'overfill.debounceMs': 50,
+  // The exact-text checks compare with the engine on the same request: chunks of the files
+  // opened by earlier tests would differ, so only the file's path goes in until a test asks.
+  'overfill.context.maxTokens': 0,
 };
 
-/** What the engine itself suggests for `prefix` at the end of a TypeScript file, with the extension's default settings. */
-async function engineSuggestion(modelFolder: string, prefix: string): Promise<string> {
+/** What the engine itself suggests for `prefix` at the end of the TypeScript file `name`, with the extension's default settings. */
+async function engineSuggestion(modelFolder: string, prefix: string, name: string): Promise<string> {
   const engine = await CompletionEngine.load(modelFolder, 'cpu');
   try {
-    const result = await engine.complete({ prefix, suffix: '', languageId: 'typescript', maxNewTokens: 48, contextTokens: 1024 });
+    const result = await engine.complete({ prefix, suffix: '', languageId: 'typescript', filePath: name, repoName: WORKSPACE_NAME, maxNewTokens: 48, contextTokens: 1024, maxLines: 8 });
     return result.text;
   } finally {
     await engine.dispose();
@@ -45,6 +54,38 @@ async function engineSuggestion(modelFolder: string, prefix: string): Promise<st
 }
 
 const norm = (s: string): string => s.replace(/\u00a0/g, ' ');
+const GHOST = '.editor-group-container.active .monaco-editor [class*="ghost-text"]';
+
+/** The OverFill log the extension writes (a LogOutputChannel's file under code-server's logs). */
+function overfillLog(session: Session): string {
+  const found: string[] = [];
+  const walk = (dir: string): void => {
+    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+      const p = path.join(dir, entry.name);
+      if (entry.isDirectory()) walk(p);
+      else if (entry.name === 'OverFill.log') found.push(p);
+    }
+  };
+  walk(path.join(session.userData, 'logs'));
+  return found.map((f) => fs.readFileSync(f, 'utf8')).join('\n');
+}
+
+/** Model runs for requests (not those computed ahead), as the log counts them. */
+const requestRuns = (session: Session): string[] => overfillLog(session).split('\n').filter((l) => l.includes('Suggestion: model run'));
+
+/** The ghost text shown on the cursor's line, its pieces joined (the suggest widget's item and the model's part). */
+async function ghostText(page: Page): Promise<string> {
+  const parts = await page.locator('.editor-group-container.active .monaco-editor [class*="ghost-text-decoration"]').allInnerTexts();
+  return norm(parts.join(''));
+}
+
+async function waitFor(check: () => Promise<boolean> | boolean, what: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
 
 async function statusBarShows(page: Page, text: string): Promise<void> {
   await page.locator('.statusbar-item', { hasText: text }).first().waitFor({ timeout: 90_000 });
@@ -65,8 +106,10 @@ async function typeAcceptSave(session: Session, name: string): Promise<{ ghost: 
   const { page } = session;
   await openFile(page, name);
   await page.keyboard.press('Control+End');
-  await page.keyboard.type(TYPED, { delay: 40 });
-  const ghost = page.locator('.editor-group-container.active .monaco-editor [class*="ghost-text"]').first();
+  // One edit: typed key by key, the first keys' suggestions could be typed along (by design), and
+  // the ghost text would then be the rest of an earlier suggestion, not the one for this text.
+  await page.keyboard.insertText(TYPED);
+  const ghost = page.locator(GHOST).first();
   await ghost.waitFor({ timeout: 60_000 });
   const ghostText = norm(await ghost.innerText());
   await page.keyboard.press('Tab');
@@ -98,7 +141,7 @@ describe('OverFill Code in VS Code (code-server)', { timeout: 600_000 }, () => {
 
   it('typing shows the engine’s ghost text and Tab inserts it', async () => {
     const prefix = FILES['geometry.ts'] + TYPED;
-    const expected = await engineSuggestion(DEFAULT_MODEL, prefix);
+    const expected = await engineSuggestion(DEFAULT_MODEL, prefix, 'geometry.ts');
     assert.ok(expected.length > 0, 'the engine suggests nothing for this prompt: choose another one');
     const { ghost, saved } = await typeAcceptSave(session, 'geometry.ts');
     assert.ok(ghost.length > 0 && norm(expected).startsWith(ghost.split('\n')[0].trimEnd()), `ghost text "${ghost}" is not the engine's "${expected}"`);
@@ -127,10 +170,70 @@ describe('OverFill Code in VS Code (code-server)', { timeout: 600_000 }, () => {
     assert.ok(body.length > 0 && squash(body).includes(squash(want.slice(0, 40))), `explanation "${body}" does not show the engine's "${want}"`);
   });
 
+  it('ghost text shows beside the suggest widget, extending its selected item (TypeScript service running)', async () => {
+    const { page } = session;
+    await openFile(page, 'shapes.ts');
+    await page.keyboard.press('Control+End');
+    // The TypeScript service answers member completions once it has read the project.
+    const focused = page.locator('.suggest-widget .monaco-list-row.focused');
+    await waitFor(async () => {
+      await page.keyboard.press('Control+Space');
+      return focused.waitFor({ timeout: 5_000 }).then(() => true, () => page.keyboard.press('Escape').then(() => false));
+    }, 'the suggest widget with the TypeScript service’s members', 90_000);
+    const item = ((await focused.getAttribute('aria-label')) ?? '').split(',')[0].trim();
+    assert.ok(['height', 'width'].includes(item), `selected item "${item}"`);
+    const expected = await engineSuggestion(DEFAULT_MODEL, FILES['shapes.ts'] + item, 'shapes.ts');
+    assert.ok(expected.length > 0, `the engine suggests nothing after "${item}": choose another prompt`);
+    await waitFor(async () => (await ghostText(page)).length > item.length, 'ghost text beside the suggest widget');
+    assert.ok(await page.locator('.suggest-widget').isVisible(), 'the suggest widget closed');
+    assert.equal(await ghostText(page), item + expected.split('\n')[0]);
+    await page.keyboard.press('Escape');
+    await page.keyboard.press('Escape');
+  });
+
+  it('typing the first characters of a shown suggestion keeps the rest, with no new model run', async () => {
+    const { page } = session;
+    await openFile(page, 'along.ts');
+    await page.keyboard.press('Control+End');
+    await page.keyboard.insertText(' ');
+    await page.locator(GHOST).first().waitFor({ timeout: 60_000 });
+    const shown = (await ghostText(page)).split('\n')[0];
+    assert.ok(shown.trimEnd().length >= 3, `the suggestion "${shown}" is too short to type along`);
+    const runs = requestRuns(session).length;
+    assert.ok(runs > 0, 'the model run is not in the log');
+    await page.keyboard.type(shown.slice(0, 2), { delay: 150 });
+    await waitFor(async () => (await ghostText(page)).split('\n')[0] === shown.slice(2), `the rest "${shown.slice(2)}" of the suggestion`, 10_000);
+    await new Promise((r) => setTimeout(r, 500)); // any run the keystrokes started would have logged by now
+    assert.equal(requestRuns(session).length, runs, 'typing along ran the model again');
+    await page.keyboard.press('Escape');
+  });
+
+  it('a chunk of a second open file reaches the prompt', async () => {
+    const { page } = session;
+    // Remote (machine) settings win over user settings, and code-server reads them back live.
+    fs.writeFileSync(session.machineSettings, JSON.stringify({ 'overfill.context.maxTokens': 384 }, null, 2));
+    await openFile(page, 'helpers.ts');
+    await openFile(page, 'main.ts');
+    await page.keyboard.press('Control+End');
+    // The settings file is read back a moment after it is written: type until a run shows it.
+    const fromHelpers = /context \d+ chunks \(\d+ tokens\) from [^\n]*helpers\.ts/;
+    let runs: string[] = [];
+    for (const typed of ['clamp', 'To', 'Range(']) {
+      const before = requestRuns(session).length;
+      await page.keyboard.insertText(typed);
+      await waitFor(() => requestRuns(session).length > before, 'a model run for main.ts');
+      runs = requestRuns(session).slice(before);
+      if (runs.some((line) => fromHelpers.test(line))) break;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+    assert.match(runs.join('\n'), fromHelpers);
+    fs.writeFileSync(session.machineSettings, '{}');
+  });
+
   it('a new model folder in the settings takes effect without a reload', async () => {
     const prefix = FILES['names.ts'] + TYPED;
-    const expectedB = await engineSuggestion(PAIR_B, prefix);
-    const expectedDefault = await engineSuggestion(DEFAULT_MODEL, prefix);
+    const expectedB = await engineSuggestion(PAIR_B, prefix, 'names.ts');
+    const expectedDefault = await engineSuggestion(DEFAULT_MODEL, prefix, 'names.ts');
     assert.ok(expectedB.length > 0, 'pair B suggests nothing for this prompt: choose another one');
     assert.notEqual(expectedB, expectedDefault, 'the two pairs must disagree for this check to mean anything');
     fs.writeFileSync(session.machineSettings, JSON.stringify({ 'overfill.model.path': PAIR_B }, null, 2));
@@ -141,7 +244,7 @@ describe('OverFill Code in VS Code (code-server)', { timeout: 600_000 }, () => {
 
   it('a pair converted from a Hugging Face checkpoint shows its ghost text', async () => {
     const prefix = FILES['units.ts'] + TYPED;
-    const expected = await engineSuggestion(CONVERTED_QWEN2, prefix);
+    const expected = await engineSuggestion(CONVERTED_QWEN2, prefix, 'units.ts');
     assert.ok(expected.length > 0, 'the converted pair suggests nothing for this prompt: choose another one');
     fs.writeFileSync(session.machineSettings, JSON.stringify({ 'overfill.model.path': CONVERTED_QWEN2 }, null, 2));
     await statusBarShows(session.page, 'OverFill: qwen2-overfill');

@@ -1,0 +1,231 @@
+// Replay benchmark: types held-out code character by character at a human pace through the
+// completion flow (the provider's logic above the VS Code API) and the engine in its worker,
+// as the editor would: every keystroke cancels the request before it. Two variants, interleaved
+// per file in one run: "before" (every keystroke debounced and sent to the model, as the
+// provider did before the suggestion cache) and "after" (cache, typing along, joining, adaptive
+// debounce, accepted states ahead). Then the cost of context chunks in the prompt, cached vs cold.
+//   npm run bench -- --replay [--cases 6] [--json] [--model DIR]
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { CompletionFlow, DEFAULT_FLOW_OPTIONS, type FlowOptions, type FlowRequest } from '../src/completion/completionFlow';
+import { CompletionEngine } from '../src/engine/completionEngine';
+import { EngineClient } from '../src/engine/engineClient';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const WORKER = path.join(ROOT, 'out', 'src', 'engine', 'worker.js');
+
+interface Case {
+  id: string;
+  language: string;
+  prefix: string;
+  middle: string;
+  suffix: string;
+}
+
+const VARIANTS: Record<string, FlowOptions> = {
+  // The provider before this change: a fixed 120 ms debounce, then a model run per keystroke.
+  before: { cache: false, joinRunning: false, prefetch: false, debounceMs: 120 },
+  after: DEFAULT_FLOW_OPTIONS,
+};
+
+/** Deterministic pseudo-random numbers (mulberry32): the same pace in every variant. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Gaps between keys: 90-260 ms, a pause of about half a second after some spaces and every line end. */
+function paceFor(text: string, seed: number): number[] {
+  const r = rng(seed);
+  return [...text].map((ch) => {
+    const base = 90 + 170 * r();
+    if (ch === '\n') return base + 500;
+    return ch === ' ' && r() < 0.25 ? base + 400 : base;
+  });
+}
+
+/** What is typed: the case's middle and the rest of its line, up to 160 characters. */
+function typedText(c: Case): { typed: string; after: string } {
+  const nl = c.suffix.indexOf('\n');
+  const lineRest = nl < 0 ? c.suffix : c.suffix.slice(0, nl);
+  const typed = (c.middle + lineRest).slice(0, 160);
+  const whole = c.middle + c.suffix;
+  return { typed, after: whole.slice(typed.length) };
+}
+
+function pickCases(count: number): Case[] {
+  const rows = fs.readFileSync(path.join(ROOT, 'bench', 'cases', 'heldout.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Case);
+  // Round-robin over languages, cases with something worth typing (the order is the file's).
+  const byLanguage = new Map<string, Case[]>();
+  for (const c of rows) if (typedText(c).typed.trim().length >= 24) byLanguage.set(c.language, [...(byLanguage.get(c.language) ?? []), c]);
+  const out: Case[] = [];
+  for (let k = 0; out.length < count && k < rows.length; k++) for (const list of byLanguage.values()) if (list[k] && out.length < count) out.push(list[k]);
+  return out;
+}
+
+interface Tally {
+  keystrokes: number;
+  answered: number;
+  latencies: number[];
+  fromCache: number;
+  along: number;
+  alongChanged: number;
+  modelRuns: number;
+  aheadRuns: number;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+async function typeCase(client: EngineClient, options: FlowOptions, c: Case, seed: number, tally: Tally): Promise<void> {
+  const flow = new CompletionFlow(client, options);
+  const { typed, after } = typedText(c);
+  const pace = paceFor(typed, seed);
+  let prefix = c.prefix;
+  let previous: AbortController | undefined;
+  /** The suggestion on screen and the keystroke it belongs to. */
+  let shown = { text: '', at: -1 };
+  const pending: Promise<void>[] = [];
+  for (let i = 0; i < typed.length; i++) {
+    const ch = typed[i];
+    // Typing along: the key typed is the next character of what is shown.
+    const alongExpected = shown.at === i - 1 && shown.text.length > 1 && shown.text[0] === ch ? shown.text.slice(1) : undefined;
+    if (alongExpected !== undefined) tally.along++;
+    previous?.abort();
+    const controller = new AbortController();
+    previous = controller;
+    prefix += ch;
+    const request: FlowRequest = { scope: c.id, prefix, suffix: after, languageId: c.language, filePath: c.id, maxNewTokens: 48, contextTokens: 1024, maxLines: 8 };
+    tally.keystrokes++;
+    const t0 = performance.now();
+    pending.push(
+      flow.provide(request, controller.signal).then(
+        (answer) => {
+          if (!answer || controller.signal.aborted) {
+            if (alongExpected !== undefined && !controller.signal.aborted) tally.alongChanged++;
+            return;
+          }
+          tally.answered++;
+          tally.latencies.push(performance.now() - t0);
+          if (answer.source === 'cache') tally.fromCache++;
+          if (alongExpected !== undefined && answer.text !== alongExpected) tally.alongChanged++;
+          shown = { text: answer.text, at: i };
+        },
+        () => undefined,
+      ),
+    );
+    await sleep(pace[i]);
+  }
+  await Promise.race([Promise.all(pending), sleep(5000)]);
+  await sleep(400); // let work ahead finish or be counted
+  tally.modelRuns += flow.stats.modelRuns;
+  tally.aheadRuns += flow.stats.prefetchRuns;
+  flow.dispose();
+}
+
+function pct(xs: number[], p: number): number {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return +s[Math.min(s.length - 1, Math.ceil(p * s.length) - 1)].toFixed(1);
+}
+
+function summary(t: Tally) {
+  return {
+    keystrokes: t.keystrokes,
+    answered: t.answered,
+    p50Ms: pct(t.latencies, 0.5),
+    p95Ms: pct(t.latencies, 0.95),
+    cacheShare: +(t.fromCache / Math.max(1, t.answered)).toFixed(3),
+    modelRunsPer100Keys: +((100 * t.modelRuns) / Math.max(1, t.keystrokes)).toFixed(1),
+    aheadRunsPer100Keys: +((100 * t.aheadRuns) / Math.max(1, t.keystrokes)).toFixed(1),
+    typedAlong: t.along,
+    changedWhileTypingAlong: t.alongChanged,
+    changedShare: +(t.alongChanged / Math.max(1, t.along)).toFixed(3),
+  };
+}
+
+/** Keystroke latency with context chunks in the prompt: one character typed into a cached prompt vs the same prompt cold, and without chunks. */
+async function contextCost(model: string, cases: Case[]) {
+  const engine = await CompletionEngine.load(model, 'cpu');
+  const chunks = cases.slice(0, 8).map((c) => ({ path: `${c.id}.${c.language}`, text: c.prefix.split('\n').slice(-24).join('\n') }));
+  const rows: Record<string, number[]> = { withContextCached: [], withContextCold: [], withoutContextCached: [], withoutContextCold: [] };
+  let contextTokens = 0;
+  const run = async (c: Case, context: boolean, cold: boolean): Promise<number> => {
+    const base = { prefix: c.prefix, suffix: c.suffix, languageId: c.language, filePath: c.id, maxNewTokens: 16, contextTokens: 1024, maxLines: 1, context: context ? chunks : [], contextChunkTokens: 384 };
+    engine.clearCache();
+    await engine.complete(base);
+    if (cold) engine.clearCache();
+    const r = await engine.complete({ ...base, prefix: base.prefix + ' ' });
+    if (context) contextTokens = r.contextChunkTokens;
+    return r.prefillMs + r.decodeMs;
+  };
+  for (const c of [...cases, ...cases].slice(0, 8)) {
+    rows.withContextCached.push(await run(c, true, false));
+    rows.withContextCold.push(await run(c, true, true));
+    rows.withoutContextCached.push(await run(c, false, false));
+    rows.withoutContextCold.push(await run(c, false, true));
+  }
+  await engine.dispose();
+  const st = (v: number[]): { p50: number; p95: number } => ({ p50: pct(v, 0.5), p95: pct(v, 0.95) });
+  return { contextTokens, withContextCached: st(rows.withContextCached), withContextCold: st(rows.withContextCold), withoutContextCached: st(rows.withoutContextCached), withoutContextCold: st(rows.withoutContextCold) };
+}
+
+export async function replay(args: string[]): Promise<void> {
+  const opt = (name: string, fallback: string): string => {
+    const i = args.indexOf(`--${name}`);
+    return i >= 0 && args[i + 1] ? args[i + 1] : fallback;
+  };
+  const asJson = args.includes('--json');
+  const model = path.resolve(opt('model', path.join(ROOT, 'models', 'default')));
+  const cases = pickCases(Number(opt('cases', '6')));
+  const client = new EngineClient(WORKER);
+  const info = await client.load(model, 'cpu');
+  await sleep(3000); // the worker's warm-up after a load
+  const tallies = Object.fromEntries(Object.keys(VARIANTS).map((v) => [v, { keystrokes: 0, answered: 0, latencies: [], fromCache: 0, along: 0, alongChanged: 0, modelRuns: 0, aheadRuns: 0 } as Tally]));
+  for (const [k, c] of cases.entries()) {
+    if (!asJson) console.log(`typing ${c.id} (${typedText(c).typed.length} characters) ...`);
+    const order = k % 2 === 0 ? Object.keys(VARIANTS) : Object.keys(VARIANTS).reverse();
+    for (const v of order) await typeCase(client, VARIANTS[v], c, 1000 + k, tallies[v]);
+  }
+  await client.dispose();
+  const result = {
+    date: new Date().toISOString().slice(0, 10),
+    machine: `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}`,
+    model: info.name,
+    cases: cases.map((c) => c.id),
+    variants: Object.fromEntries(Object.entries(tallies).map(([v, t]) => [v, summary(t)])),
+    contextCostMs: await contextCost(model, cases),
+  };
+  if (asJson) {
+    console.log(JSON.stringify(result));
+    return;
+  }
+  const out = path.join(ROOT, 'docs', 'bench');
+  fs.mkdirSync(out, { recursive: true });
+  fs.writeFileSync(path.join(out, 'replay.json'), JSON.stringify(result, null, 1));
+  const lines = [
+    `# Replay benchmark (${result.date}, ${result.machine}, ${result.model})`,
+    '',
+    `${cases.length} held-out files, each typed at a human pace (90-260 ms between keys, pauses at line ends) through the completion flow and the engine worker, once per variant, interleaved. Latency: keystroke to answer, for keystrokes answered before the next key.`,
+    '',
+    '| variant | keystrokes | answered | p50 ms | p95 ms | from cache | model runs /100 keys | ahead runs /100 keys | typed along | shown text changed |',
+    '|---|---|---|---|---|---|---|---|---|---|',
+    ...Object.entries(result.variants).map(([v, s]) => `| ${v} | ${s.keystrokes} | ${s.answered} | ${s.p50Ms} | ${s.p95Ms} | ${(100 * s.cacheShare).toFixed(0)}% | ${s.modelRunsPer100Keys} | ${s.aheadRunsPer100Keys} | ${s.typedAlong} | ${s.changedWhileTypingAlong} (${(100 * s.changedShare).toFixed(0)}%) |`),
+    '',
+    `Context chunks (${result.contextCostMs.contextTokens} tokens of 8 other files) in the prompt, one character typed, 16 tokens, single line, p50 / p95 ms:`,
+    '',
+    '| | cached prompt | cold |',
+    '|---|---|---|',
+    `| with chunks | ${result.contextCostMs.withContextCached.p50} / ${result.contextCostMs.withContextCached.p95} | ${result.contextCostMs.withContextCold.p50} / ${result.contextCostMs.withContextCold.p95} |`,
+    `| without | ${result.contextCostMs.withoutContextCached.p50} / ${result.contextCostMs.withoutContextCached.p95} | ${result.contextCostMs.withoutContextCold.p50} / ${result.contextCostMs.withoutContextCold.p95} |`,
+    '',
+  ];
+  fs.writeFileSync(path.join(out, 'replay.md'), lines.join('\n'));
+  console.log(lines.join('\n'));
+}
