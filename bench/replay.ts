@@ -41,13 +41,19 @@ function rng(seed: number): () => number {
   };
 }
 
-/** Gaps between keys: 90-260 ms, a pause of about half a second after some spaces and every line end. */
+/** A gap at least this long after a key is a pause: the user waits for a suggestion there. */
+const PAUSE_MS = 350;
+
+/**
+ * Gaps after each key, as people type: bursts of 70-170 ms inside words, a pause of 350-900 ms
+ * after a third of spaces and punctuation, 700-1200 ms at line ends.
+ */
 function paceFor(text: string, seed: number): number[] {
   const r = rng(seed);
   return [...text].map((ch) => {
-    const base = 90 + 170 * r();
-    if (ch === '\n') return base + 500;
-    return ch === ' ' && r() < 0.25 ? base + 400 : base;
+    if (ch === '\n') return 700 + 500 * r();
+    if (/[\s(),.;:=]/.test(ch) && r() < 0.35) return PAUSE_MS + 550 * r();
+    return 70 + 100 * r();
   });
 }
 
@@ -75,6 +81,10 @@ interface Tally {
   answered: number;
   latencies: number[];
   fromCache: number;
+  /** Keys followed by a pause, those answered, and how fast. */
+  pauses: number;
+  pauseAnswered: number;
+  pauseLatencies: number[];
   along: number;
   alongChanged: number;
   modelRuns: number;
@@ -103,6 +113,8 @@ async function typeCase(client: EngineClient, options: FlowOptions, c: Case, see
     prefix += ch;
     const request: FlowRequest = { scope: c.id, prefix, suffix: after, languageId: c.language, filePath: c.id, maxNewTokens: 48, contextTokens: 1024, maxLines: 8 };
     tally.keystrokes++;
+    const pause = pace[i] >= PAUSE_MS;
+    if (pause) tally.pauses++;
     const t0 = performance.now();
     pending.push(
       flow.provide(request, controller.signal).then(
@@ -113,6 +125,10 @@ async function typeCase(client: EngineClient, options: FlowOptions, c: Case, see
           }
           tally.answered++;
           tally.latencies.push(performance.now() - t0);
+          if (pause) {
+            tally.pauseAnswered++;
+            tally.pauseLatencies.push(performance.now() - t0);
+          }
           if (answer.source === 'cache') tally.fromCache++;
           if (alongExpected !== undefined && answer.text !== alongExpected) tally.alongChanged++;
           shown = { text: answer.text, at: i };
@@ -142,6 +158,10 @@ function summary(t: Tally) {
     p50Ms: pct(t.latencies, 0.5),
     p95Ms: pct(t.latencies, 0.95),
     cacheShare: +(t.fromCache / Math.max(1, t.answered)).toFixed(3),
+    pauses: t.pauses,
+    pauseAnsweredShare: +(t.pauseAnswered / Math.max(1, t.pauses)).toFixed(3),
+    pauseP50Ms: pct(t.pauseLatencies, 0.5),
+    pauseP95Ms: pct(t.pauseLatencies, 0.95),
     modelRunsPer100Keys: +((100 * t.modelRuns) / Math.max(1, t.keystrokes)).toFixed(1),
     aheadRunsPer100Keys: +((100 * t.aheadRuns) / Math.max(1, t.keystrokes)).toFixed(1),
     typedAlong: t.along,
@@ -187,7 +207,7 @@ export async function replay(args: string[]): Promise<void> {
   const client = new EngineClient(WORKER);
   const info = await client.load(model, 'cpu');
   await sleep(3000); // the worker's warm-up after a load
-  const tallies = Object.fromEntries(Object.keys(VARIANTS).map((v) => [v, { keystrokes: 0, answered: 0, latencies: [], fromCache: 0, along: 0, alongChanged: 0, modelRuns: 0, aheadRuns: 0 } as Tally]));
+  const tallies = Object.fromEntries(Object.keys(VARIANTS).map((v) => [v, { keystrokes: 0, answered: 0, latencies: [], fromCache: 0, pauses: 0, pauseAnswered: 0, pauseLatencies: [], along: 0, alongChanged: 0, modelRuns: 0, aheadRuns: 0 } as Tally]));
   for (const [k, c] of cases.entries()) {
     if (!asJson) console.log(`typing ${c.id} (${typedText(c).typed.length} characters) ...`);
     const order = k % 2 === 0 ? Object.keys(VARIANTS) : Object.keys(VARIANTS).reverse();
@@ -212,11 +232,11 @@ export async function replay(args: string[]): Promise<void> {
   const lines = [
     `# Replay benchmark (${result.date}, ${result.machine}, ${result.model})`,
     '',
-    `${cases.length} held-out files, each typed at a human pace (90-260 ms between keys, pauses at line ends) through the completion flow and the engine worker, once per variant, interleaved. Latency: keystroke to answer, for keystrokes answered before the next key.`,
+    `${cases.length} held-out files, each typed at a human pace (bursts of 70-170 ms between keys, pauses of ${PAUSE_MS}-900 ms after some spaces and punctuation, 700-1200 ms at line ends) through the completion flow and the engine worker, once per variant, interleaved. Latency: keystroke to answer, for keystrokes answered before the next key; "at pauses": keys followed by a pause, where the user waits for a suggestion. Typed along: keys that matched the next character of the suggestion shown; changed: the next answer was not the rest of it.`,
     '',
-    '| variant | keystrokes | answered | p50 ms | p95 ms | from cache | model runs /100 keys | ahead runs /100 keys | typed along | shown text changed |',
-    '|---|---|---|---|---|---|---|---|---|---|',
-    ...Object.entries(result.variants).map(([v, s]) => `| ${v} | ${s.keystrokes} | ${s.answered} | ${s.p50Ms} | ${s.p95Ms} | ${(100 * s.cacheShare).toFixed(0)}% | ${s.modelRunsPer100Keys} | ${s.aheadRunsPer100Keys} | ${s.typedAlong} | ${s.changedWhileTypingAlong} (${(100 * s.changedShare).toFixed(0)}%) |`),
+    '| variant | keystrokes | answered | p50 / p95 ms | at pauses: answered | at pauses: p50 / p95 ms | from cache | model runs /100 keys | ahead runs /100 keys | typed along | shown text changed |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
+    ...Object.entries(result.variants).map(([v, s]) => `| ${v} | ${s.keystrokes} | ${s.answered} | ${s.p50Ms} / ${s.p95Ms} | ${(100 * s.pauseAnsweredShare).toFixed(0)}% of ${s.pauses} | ${s.pauseP50Ms} / ${s.pauseP95Ms} | ${(100 * s.cacheShare).toFixed(0)}% | ${s.modelRunsPer100Keys} | ${s.aheadRunsPer100Keys} | ${s.typedAlong} | ${s.changedWhileTypingAlong} (${(100 * s.changedShare).toFixed(0)}%) |`),
     '',
     `Context chunks (${result.contextCostMs.contextTokens} tokens of 8 other files) in the prompt, one character typed, 16 tokens, single line, p50 / p95 ms:`,
     '',
