@@ -1,5 +1,6 @@
 // Lint, and the layering rules: the engine never imports `vscode` (it runs in a worker thread
-// and in tests and benchmarks without VS Code); only engine/runtime touches onnxruntime-node.
+// and in tests and benchmarks without VS Code); nor does src/completion (the provider's logic,
+// driven by the replay benchmark without a window); only engine/runtime touches onnxruntime-node.
 import tseslint from 'typescript-eslint';
 
 const noVscode = { name: 'vscode', message: 'src/engine must not depend on VS Code: take plain data and an AbortSignal.' };
@@ -11,5 +12,9 @@ export default tseslint.config(
   ...tseslint.configs.recommended,
   { files: ['src/engine/**/*.ts'], rules: { 'no-restricted-imports': ['error', { paths: [noVscode, noOrt], patterns: [noAdapters] }] } },
   { files: ['src/engine/runtime/**/*.ts'], rules: { 'no-restricted-imports': ['error', { paths: [noVscode], patterns: [noAdapters] }] } },
+  {
+    files: ['src/completion/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { paths: [{ name: 'vscode', message: 'src/completion runs without VS Code (the replay benchmark drives it): take plain data.' }, noOrt], patterns: [{ group: ['**/vscode/*'], message: 'src/completion must not import the VS Code adapters.' }] }] },
+  },
   { files: ['src/vscode/**/*.ts', 'src/extension.ts'], rules: { 'no-restricted-imports': ['error', { paths: [noOrt] }] } },
 );

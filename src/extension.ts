@@ -12,6 +12,8 @@ import { SettingsStore, type OverfillSettings } from './vscode/settings';
 import { describeRun } from './vscode/runLog';
 import { StatusBar } from './vscode/statusBar';
 
+const SUGGESTION_SETTINGS = new Set<string>(['maxNewTokens', 'contextSize', 'maxLines', 'context']);
+
 export function activate(context: vscode.ExtensionContext): void {
   const log = vscode.window.createOutputChannel('OverFill', { log: true });
   const errors = new ErrorReporter(log);
@@ -46,6 +48,8 @@ export function activate(context: vscode.ExtensionContext): void {
     settings.onDidChange(({ settings: next, modelChanged, changed }) => {
       if (changed.length) log.info(`Settings changed: ${changed.join(', ')}`);
       flow.setOptions(flowOptions(next));
+      // Cached suggestions were cut and prompted under the old values.
+      if (changed.some((k) => SUGGESTION_SETTINGS.has(k))) flow.reset();
       if (modelChanged) loadModel();
       else if (!next.enable) status.set({ kind: 'disabled' });
       else status.idle();

@@ -116,9 +116,9 @@ export class CompletionFlow {
     this.options = options;
   }
 
-  /** The debounce the next request waits, in ms. */
-  get debounceMs(): number {
-    return this.options.debounceMs ?? this.rhythm.delay();
+  /** The debounce a request waits, in ms. */
+  debounceFor(request: FlowRequest): number {
+    return this.options.debounceMs ?? this.rhythm.delay(request.prefix.slice(-1));
   }
 
   /** Forgets every cached suggestion (a new model suggests differently). */
@@ -159,7 +159,7 @@ export class CompletionFlow {
     } else if (running) {
       running.controller.abort();
     }
-    if (!(await sleep(this.debounceMs, signal))) return undefined;
+    if (!(await sleep(this.debounceFor(request), signal))) return undefined;
     const again = this.options.cache ? this.fromCache(request) : undefined; // a run that ended meanwhile
     if (again) return again;
     const current = this.running;

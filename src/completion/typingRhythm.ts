@@ -1,6 +1,8 @@
 // How long to wait after a keystroke before asking the model: a little longer than this user's
 // usual gap between keys, so the model runs when they pause rather than on every key (a fast
-// typist waits less, a slow one is not interrupted mid-word). Bounded both ways.
+// typist waits less, a slow one is not interrupted mid-word). Bounded both ways. After a word
+// or token boundary (a space, a line end, punctuation) people pause to read more often than
+// inside a word, so there the wait is the lower bound.
 
 /** Gaps longer than this are pauses, not typing rhythm. */
 const PAUSE_MS = 1500;
@@ -12,6 +14,7 @@ const FACTOR = 1.3;
 export const ADAPTIVE_MIN_MS = 100;
 export const ADAPTIVE_MAX_MS = 400;
 const INITIAL_MS = 200;
+const BOUNDARY = /[\s.,;:()[\]{}=]$/;
 
 export class TypingRhythm {
   private last: number | undefined;
@@ -33,8 +36,9 @@ export class TypingRhythm {
     this.last = now;
   }
 
-  /** The debounce for the next request, in ms. */
-  delay(): number {
+  /** The debounce for the next request, in ms, given the text before the cursor. */
+  delay(before = ''): number {
+    if (BOUNDARY.test(before)) return this.minMs;
     if (this.gaps.length < 3) return Math.min(this.maxMs, Math.max(this.minMs, INITIAL_MS));
     const sorted = [...this.gaps].sort((a, b) => a - b);
     const median = sorted[Math.floor(sorted.length / 2)];

@@ -106,6 +106,8 @@ describe('typing rhythm', () => {
     const paused = new TypingRhythm();
     for (const t of [0, 200, 400, 600, 5000, 5200]) paused.keystroke(t);
     assert.equal(paused.delay(), 260, 'a pause is not part of the rhythm');
+    assert.equal(slow.delay('foo('), ADAPTIVE_MIN_MS, 'after a boundary people pause: the shortest wait');
+    assert.equal(slow.delay('fo'), 325);
   });
 });
 
