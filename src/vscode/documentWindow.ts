@@ -7,6 +7,8 @@ import * as vscode from 'vscode';
  * sent stays anchored at the same line, so the engine's cached prompt KV stays usable.
  */
 const START_LINE_STEP = 64;
+/** Characters a huge line is cut by, at once. */
+const LINE_CUT_STEP = 1024;
 
 export interface DocumentWindow {
   prefix: string;
@@ -15,7 +17,10 @@ export interface DocumentWindow {
 
 export function readDocumentWindow(document: vscode.TextDocument, position: vscode.Position, maxChars: number): DocumentWindow | undefined {
   const current = document.lineAt(position.line).text;
-  let used = position.character;
+  // A minified file is one huge line: only its part near the cursor is read.
+  // Its start moves in steps, as the engine's cuts do, so the cached prompt KV stays usable.
+  const lineStart = Math.floor(Math.max(0, position.character - maxChars) / LINE_CUT_STEP) * LINE_CUT_STEP;
+  let used = position.character - lineStart;
   let first = position.line;
   while (first > 0 && used < maxChars) {
     first--;
@@ -24,12 +29,13 @@ export function readDocumentWindow(document: vscode.TextDocument, position: vsco
   const anchored = Math.floor(first / START_LINE_STEP) * START_LINE_STEP;
   for (let line = first - 1; line >= anchored && used < 2 * maxChars; line--) used += document.lineAt(line).text.length + 1;
   if (used < 2 * maxChars) first = anchored; // unless the extra lines are huge (minified code)
-  const before: string[] = [current.slice(0, position.character)];
-  for (let line = position.line - 1; line >= first; line--) before.push(document.lineAt(line).text);
-  const after: string[] = [current.slice(position.character)];
+  const before: string[] = [current.slice(lineStart, position.character)];
+  if (lineStart > 0) first = position.line; // the lines above are past the budget already
+  for (let line = position.line - 1; line >= first; line--) before.push(document.lineAt(line).text.slice(-2 * maxChars));
+  const after: string[] = [current.slice(position.character, position.character + maxChars)];
   used = after[0].length;
   for (let line = position.line + 1; line < document.lineCount && used < maxChars; line++) {
-    const text = document.lineAt(line).text;
+    const text = document.lineAt(line).text.slice(0, maxChars);
     after.push(text);
     used += text.length + 1;
   }
