@@ -1,4 +1,5 @@
 // Paths to the generated fixture pairs (training/make_fixtures.py) and their references.
+import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -28,6 +29,14 @@ export function readReference(folder: string): Reference {
     throw new Error(`Missing fixture ${folder}: run "npm run fixtures" (training/make_fixtures.py) first.`);
   }
   return JSON.parse(fs.readFileSync(path.join(folder, 'reference.json'), 'utf8')) as Reference;
+}
+
+/** Writes the graphs' current sha256 into a copied pair's manifest (a test that swaps a graph on purpose). */
+export function reseal(dir: string): void {
+  const file = path.join(dir, 'overfill.json');
+  const manifest = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, { file: string; sha256?: string }>;
+  for (const role of ['full', 'decoder']) manifest[role].sha256 = createHash('sha256').update(fs.readFileSync(path.join(dir, manifest[role].file))).digest('hex');
+  fs.writeFileSync(file, JSON.stringify(manifest, null, 2));
 }
 
 /** A scratch copy of a fixture folder that a test may damage. */

@@ -5,7 +5,7 @@ import * as path from 'path';
 import { describe, it } from 'node:test';
 import { CompletionEngine } from '../../src/engine/completionEngine';
 import { OverfillError, type OverfillErrorCode } from '../../src/engine/errors';
-import { copyFixture, MISMATCHED, MISMATCHED_DTYPE, PAIR_A, PAIR_A_I8KV } from './fixtures';
+import { copyFixture, reseal, MISMATCHED, MISMATCHED_DTYPE, PAIR_A, PAIR_A_I8KV } from './fixtures';
 
 async function loadError(folder: string): Promise<OverfillError> {
   try {
@@ -45,6 +45,8 @@ describe('model folder errors', () => {
   it('int8 KV: a decoder with a float32 cache beside it, or an int8 manifest on the HF layout, is refused', async () => {
     const dir = copyFixture(PAIR_A_I8KV);
     fs.copyFileSync(path.join(PAIR_A, 'decoder.onnx'), path.join(dir, 'decoder.onnx'));
+    expectCode(await loadError(dir), 'MODEL_INVALID', 'sha256', 'decoder');
+    reseal(dir);
     expectCode(await loadError(dir), 'KV_LAYOUT_MISMATCH', 'dtype', 'full.onnx has int8', 'decoder.onnx has float32');
     const file = path.join(dir, 'overfill.json');
     const manifest = JSON.parse(fs.readFileSync(file, 'utf8'));
@@ -68,12 +70,34 @@ describe('model folder errors', () => {
     expectCode(await loadError(dir), 'MODEL_NOT_FOUND', 'decoder', path.join(dir, 'decoder.onnx'));
   });
 
-  it('a corrupt ONNX file: MODEL_LOAD_FAILED naming the file', async () => {
+  it('a truncated ONNX file: its sha256 does not match (MODEL_INVALID naming the file); without a sha256, MODEL_LOAD_FAILED', async () => {
     const dir = copyFixture(PAIR_A);
     const file = path.join(dir, 'full.onnx');
     const bytes = fs.readFileSync(file);
     fs.writeFileSync(file, bytes.subarray(0, Math.floor(bytes.length / 3))); // truncated download
+    expectCode(await loadError(dir), 'MODEL_INVALID', file, 'sha256', 'Copy the model folder again');
+    const manifestFile = path.join(dir, 'overfill.json');
+    const manifest = JSON.parse(fs.readFileSync(manifestFile, 'utf8'));
+    delete manifest.full.sha256;
+    fs.writeFileSync(manifestFile, JSON.stringify(manifest));
     expectCode(await loadError(dir), 'MODEL_LOAD_FAILED', file, 're-export');
+  });
+
+  it('a graph changed in place (same size) is caught by its hash; a checked file is not read again', async () => {
+    const dir = copyFixture(PAIR_A);
+    await (await CompletionEngine.load(dir, 'cpu')).dispose(); // checked once
+    const file = path.join(dir, 'decoder.onnx');
+    const bytes = fs.readFileSync(file);
+    bytes[bytes.length - 100] ^= 0xff; // one flipped byte in the weights
+    fs.writeFileSync(file, bytes); // a new mtime: checked again
+    expectCode(await loadError(dir), 'MODEL_INVALID', 'decoder', 'sha256');
+  });
+
+  it('a manifest of a newer format version: MODEL_INVALID saying to update', async () => {
+    const dir = copyFixture(PAIR_A);
+    const file = path.join(dir, 'overfill.json');
+    fs.writeFileSync(file, JSON.stringify({ ...JSON.parse(fs.readFileSync(file, 'utf8')), formatVersion: 2 }));
+    expectCode(await loadError(dir), 'MODEL_INVALID', 'formatVersion 2', 'Update the extension');
   });
 
   it('a manifest that is not JSON: MODEL_INVALID', async () => {

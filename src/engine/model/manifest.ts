@@ -11,6 +11,8 @@ export interface GraphInfo {
   params?: number;
   hiddenSize?: number;
   intermediateSize?: number;
+  /** Of the .onnx file; checked on its first load (verifyFiles.ts). */
+  sha256?: string;
   /** ONNX external data beside the graph (graphs over 2 GB keep their weights there). */
   externalData?: string;
 }
@@ -119,6 +121,9 @@ export function layerCacheNames(io: IoNames, dtype: KvDtype, layer: number): { p
   return { past: past.map((p) => layerName(p, layer)), present: present.map((p) => layerName(p, layer)) };
 }
 
+/** The manifest version this engine reads (training/export.py writes it). */
+export const FORMAT_VERSION = 1;
+
 export async function readManifest(folder: string): Promise<ModelManifest> {
   const file = path.join(folder, MANIFEST_FILE);
   let text: string;
@@ -168,6 +173,9 @@ function validate(raw: Record<string, unknown>, file: string, folder: string): M
     throw new OverfillError('MODEL_INVALID', `${file}: ${what}. Re-export the model pair with training/export.py.`);
   };
   if (raw.format !== 'overfill-pair') fail('"format" must be "overfill-pair"');
+  if (raw.formatVersion !== undefined && raw.formatVersion !== FORMAT_VERSION) {
+    throw new OverfillError('MODEL_INVALID', `${file} has formatVersion ${JSON.stringify(raw.formatVersion)}; this version of OverFill Code reads formatVersion ${FORMAT_VERSION}. Update the extension, or re-export the pair with this version's training tools.`);
+  }
   const int = (v: unknown, name: string): number => (Number.isInteger(v) && (v as number) > 0 ? (v as number) : fail(`"${name}" must be a positive integer`));
   const obj = (v: unknown, name: string): Record<string, unknown> => (v && typeof v === 'object' ? (v as Record<string, unknown>) : fail(`"${name}" is missing`));
   const str = (v: unknown, name: string): string => (typeof v === 'string' && v.length > 0 ? v : fail(`"${name}" must be a non-empty string`));

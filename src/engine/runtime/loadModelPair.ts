@@ -4,6 +4,7 @@
 import * as path from 'path';
 import { OverfillError } from '../errors';
 import type { ModelManifest } from '../model/manifest';
+import { verifyGraphFiles } from '../model/verifyFiles';
 import { readModelFolder } from '../model/readModelFolder';
 import { TextTokenizer } from '../tokenizer/textTokenizer';
 import { checkPairLayout, readGraphLayout, type GraphLayout } from './graphContract';
@@ -36,6 +37,7 @@ function checkVocabulary(manifest: ModelManifest, tokenizer: TextTokenizer): voi
 export async function loadModelPair(location: string, provider: ProviderSetting, cpuThreads = 0): Promise<ModelPair> {
   const folder = await readModelFolder(location);
   let manifest = folder.manifest;
+  await verifyGraphFiles(manifest);
   const tokenizer = await TextTokenizer.load(manifest);
   const fullFile = path.join(manifest.folder, manifest.full.file);
   const decFile = path.join(manifest.folder, manifest.decoder.file);
