@@ -83,13 +83,17 @@ describe('model folder errors', () => {
     expectCode(await loadError(dir), 'MODEL_LOAD_FAILED', file, 're-export');
   });
 
-  it('a graph changed in place (same size) is caught by its hash; a checked file is not read again', async () => {
+  it('a graph changed in place (same size) is caught by its hash once its mtime moves; a checked file with the same size and mtime is not read again', async () => {
     const dir = copyFixture(PAIR_A);
     await (await CompletionEngine.load(dir, 'cpu')).dispose(); // checked once
     const file = path.join(dir, 'decoder.onnx');
+    const { atimeMs, mtimeMs } = fs.statSync(file);
     const bytes = fs.readFileSync(file);
-    bytes[bytes.length - 100] ^= 0xff; // one flipped byte in the weights
-    fs.writeFileSync(file, bytes); // a new mtime: checked again
+    bytes[Math.floor(bytes.length / 2)] ^= 0x01; // one flipped bit, inside the weights
+    fs.writeFileSync(file, bytes);
+    fs.utimesSync(file, atimeMs / 1000, mtimeMs / 1000);
+    await (await CompletionEngine.load(dir, 'cpu')).dispose(); // same size and mtime: trusted, not hashed again
+    fs.utimesSync(file, atimeMs / 1000, mtimeMs / 1000 + 5);
     expectCode(await loadError(dir), 'MODEL_INVALID', 'decoder', 'sha256');
   });
 

@@ -24,7 +24,7 @@ function sha256Of(file: string): Promise<string> {
 
 async function verify(file: string, expected: string, role: string): Promise<void> {
   const stat = await fs.stat(file);
-  const stamp = `${stat.size}:${stat.mtimeMs}:${expected.toLowerCase()}`;
+  const stamp = `${stat.size}:${Math.floor(stat.mtimeMs)}:${expected.toLowerCase()}`;
   if (verified.get(file) === stamp) return;
   const actual = await sha256Of(file);
   if (actual !== expected.toLowerCase()) {
