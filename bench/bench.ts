@@ -13,14 +13,12 @@ import * as path from 'path';
 import { CompletionEngine } from '../src/engine/completionEngine';
 import { GENERATION_MODES, type GenerationMode } from '../src/engine/generate/generate';
 import { cpuThreads, type ProviderSetting } from '../src/engine/runtime/providers';
+import { option } from './common';
 import { replay } from './replay';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const args = process.argv.slice(2);
-const opt = (name: string, fallback: string): string => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 && args[i + 1] ? args[i + 1] : fallback;
-};
+const opt = (name: string, fallback: string): string => option(args, name, fallback);
 const asJson = args.includes('--json');
 const samples = Number(opt('samples', '3'));
 const provider = opt('provider', 'cpu') as ProviderSetting;

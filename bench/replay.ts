@@ -11,6 +11,7 @@ import * as path from 'path';
 import { CompletionFlow, DEFAULT_FLOW_OPTIONS, type FlowOptions, type FlowRequest } from '../src/completion/completionFlow';
 import { CompletionEngine } from '../src/engine/completionEngine';
 import { EngineClient } from '../src/engine/engineClient';
+import { option, percentile, seededRandom } from './common';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const WORKER = path.join(ROOT, 'out', 'src', 'engine', 'worker.js');
@@ -29,18 +30,6 @@ const VARIANTS: Record<string, FlowOptions> = {
   after: DEFAULT_FLOW_OPTIONS,
 };
 
-/** Deterministic pseudo-random numbers (mulberry32): the same pace in every variant. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** A gap at least this long after a key is a pause: the user waits for a suggestion there. */
 const PAUSE_MS = 350;
 
@@ -49,7 +38,7 @@ const PAUSE_MS = 350;
  * after a third of spaces and punctuation, 700-1200 ms at line ends.
  */
 function paceFor(text: string, seed: number): number[] {
-  const r = rng(seed);
+  const r = seededRandom(seed);
   return [...text].map((ch) => {
     if (ch === '\n') return 700 + 500 * r();
     if (/[\s(),.;:=]/.test(ch) && r() < 0.35) return PAUSE_MS + 550 * r();
@@ -145,23 +134,17 @@ async function typeCase(client: EngineClient, options: FlowOptions, c: Case, see
   flow.dispose();
 }
 
-function pct(xs: number[], p: number): number {
-  if (xs.length === 0) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  return +s[Math.min(s.length - 1, Math.ceil(p * s.length) - 1)].toFixed(1);
-}
-
 function summary(t: Tally) {
   return {
     keystrokes: t.keystrokes,
     answered: t.answered,
-    p50Ms: pct(t.latencies, 0.5),
-    p95Ms: pct(t.latencies, 0.95),
+    p50Ms: percentile(t.latencies, 0.5),
+    p95Ms: percentile(t.latencies, 0.95),
     cacheShare: +(t.fromCache / Math.max(1, t.answered)).toFixed(3),
     pauses: t.pauses,
     pauseAnsweredShare: +(t.pauseAnswered / Math.max(1, t.pauses)).toFixed(3),
-    pauseP50Ms: pct(t.pauseLatencies, 0.5),
-    pauseP95Ms: pct(t.pauseLatencies, 0.95),
+    pauseP50Ms: percentile(t.pauseLatencies, 0.5),
+    pauseP95Ms: percentile(t.pauseLatencies, 0.95),
     modelRunsPer100Keys: +((100 * t.modelRuns) / Math.max(1, t.keystrokes)).toFixed(1),
     aheadRunsPer100Keys: +((100 * t.aheadRuns) / Math.max(1, t.keystrokes)).toFixed(1),
     typedAlong: t.along,
@@ -192,15 +175,12 @@ async function contextCost(model: string, cases: Case[]) {
     rows.withoutContextCold.push(await run(c, false, true));
   }
   await engine.dispose();
-  const st = (v: number[]): { p50: number; p95: number } => ({ p50: pct(v, 0.5), p95: pct(v, 0.95) });
+  const st = (v: number[]): { p50: number; p95: number } => ({ p50: percentile(v, 0.5), p95: percentile(v, 0.95) });
   return { contextTokens, withContextCached: st(rows.withContextCached), withContextCold: st(rows.withContextCold), withoutContextCached: st(rows.withoutContextCached), withoutContextCold: st(rows.withoutContextCold) };
 }
 
 export async function replay(args: string[]): Promise<void> {
-  const opt = (name: string, fallback: string): string => {
-    const i = args.indexOf(`--${name}`);
-    return i >= 0 && args[i + 1] ? args[i + 1] : fallback;
-  };
+  const opt = (name: string, fallback: string): string => option(args, name, fallback);
   const asJson = args.includes('--json');
   const model = path.resolve(opt('model', path.join(ROOT, 'models', 'default')));
   const cases = pickCases(Number(opt('cases', '6')));

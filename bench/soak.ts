@@ -8,13 +8,11 @@ import * as path from 'path';
 import { EngineClient } from '../src/engine/engineClient';
 import { isAbort } from '../src/engine/errors';
 import type { CompletionRequest } from '../src/engine/requests';
+import { option, percentile, seededRandom } from './common';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const args = process.argv.slice(2);
-const opt = (name: string, fallback: string): string => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 && args[i + 1] ? args[i + 1] : fallback;
-};
+const opt = (name: string, fallback: string): string => option(args, name, fallback);
 const asJson = args.includes('--json');
 const total = Number(opt('requests', '1000'));
 const model = path.resolve(opt('model', path.join(ROOT, 'models', 'default')));
@@ -24,18 +22,6 @@ const EXPLAIN_EVERY = 250;
 
 const rssMb = (): number => Math.round(process.memoryUsage.rss() / 1024 / 1024);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** Deterministic pseudo-random numbers (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Texts to type into: held-out files, our own sources, a 50k-line file and a 2 MB single line. */
 function documents(): string[] {
@@ -56,18 +42,12 @@ function requestAt(text: string, at: number): CompletionRequest {
   return { prefix: text.slice(Math.max(0, at - maxChars), at), suffix: text.slice(at, at + maxChars), languageId: 'typescript', filePath: 'soak.ts', maxNewTokens: 48, contextTokens: 1024, maxLines: 8 };
 }
 
-function pct(xs: number[], p: number): number {
-  if (xs.length === 0) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  return +s[Math.min(s.length - 1, Math.ceil(p * s.length) - 1)].toFixed(1);
-}
-
 async function main(): Promise<void> {
   const client = new EngineClient(path.join(ROOT, 'out', 'src', 'engine', 'worker.js'));
   await client.load(model, 'cpu');
   await sleep(3000); // the worker's own warm-up
   const texts = documents();
-  const r = rng(7);
+  const r = seededRandom(7);
   const latencies: number[] = [];
   let errors = 0;
   let cancelled = 0;
@@ -115,7 +95,7 @@ async function main(): Promise<void> {
   }
   const end = rssMb();
   await client.dispose();
-  const result = { requests: sent, errors, cancelled, rssMB: { afterWarmUp: afterWarmUp || end, end, peak: Math.max(peak, end) }, p50Ms: pct(latencies, 0.5), p95Ms: pct(latencies, 0.95), ...(firstErrors.length ? { firstErrors } : {}) };
+  const result = { requests: sent, errors, cancelled, rssMB: { afterWarmUp: afterWarmUp || end, end, peak: Math.max(peak, end) }, p50Ms: percentile(latencies, 0.5), p95Ms: percentile(latencies, 0.95), ...(firstErrors.length ? { firstErrors } : {}) };
   console.log(asJson ? JSON.stringify(result) : JSON.stringify(result, null, 1));
 }
 
