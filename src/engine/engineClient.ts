@@ -92,6 +92,11 @@ export class EngineClient {
     });
   }
 
+  /** Requests sent and not answered yet (tests: the queue must not grow while the user types). */
+  get pendingCount(): number {
+    return this.pending.size;
+  }
+
   /** Loads (or swaps to) a model pair. Requests made meanwhile wait for it. */
   load(folder: string, provider: ProviderSetting, cpuThreads = 0): Promise<ModelInfo> {
     this.lastLoad = { folder, provider, cpuThreads };
