@@ -139,6 +139,20 @@ describe('OverFill Code in VS Code (code-server)', { timeout: 600_000 }, () => {
     await statusBarShows(session.page, `OverFill: ${DEFAULT_NAME}`);
   });
 
+  it('a workspace that sets the model path or the provider is ignored (only user settings may name executable content)', async () => {
+    const loadsBefore = overfillLog(session).split('\n').filter((l) => l.includes('Loading model pair')).length;
+    fs.mkdirSync(path.join(session.workspace, '.vscode'), { recursive: true });
+    fs.writeFileSync(path.join(session.workspace, '.vscode', 'settings.json'), JSON.stringify({ 'overfill.model.path': PAIR_B, 'overfill.executionProvider': 'dml', 'overfill.maxLines': 6 }));
+    // The harmless setting beside them takes effect: the change was read.
+    await waitFor(() => /Settings changed: maxLines/.test(overfillLog(session)), 'the workspace settings to be read');
+    const log = overfillLog(session);
+    assert.equal(log.split('\n').filter((l) => l.includes('Loading model pair')).length, loadsBefore, 'the model was reloaded');
+    assert.ok(!log.includes(PAIR_B), 'the workspace model path reached the engine');
+    await statusBarShows(session.page, `OverFill: ${DEFAULT_NAME}`);
+    fs.rmSync(path.join(session.workspace, '.vscode'), { recursive: true, force: true });
+    await waitFor(() => overfillLog(session).split('Settings changed: maxLines').length > 2, 'the workspace settings to be removed');
+  });
+
   it('typing shows the engine’s ghost text and Tab inserts it', async () => {
     const prefix = FILES['geometry.ts'] + TYPED;
     const expected = await engineSuggestion(DEFAULT_MODEL, prefix, 'geometry.ts');
