@@ -1,6 +1,7 @@
 // The text around the cursor, read line by line up to a character budget, so a 50k-line file
 // costs no more than a small one; binary-looking text is refused.
 import * as vscode from 'vscode';
+import { looksBinary } from '../completion/textChecks';
 
 /**
  * The window's first line moves in steps of this many lines: while the user types, the text
@@ -43,16 +44,4 @@ export function readDocumentWindow(document: vscode.TextDocument, position: vsco
   const suffix = after.join('\n');
   if (looksBinary(prefix) || looksBinary(suffix)) return undefined;
   return { prefix, suffix };
-}
-
-/** NUL characters or a high share of control characters: not source code. */
-export function looksBinary(text: string): boolean {
-  if (text.includes('\u0000')) return true;
-  const sample = text.slice(-4096);
-  let control = 0;
-  for (let i = 0; i < sample.length; i++) {
-    const c = sample.charCodeAt(i);
-    if (c < 32 && c !== 9 && c !== 10 && c !== 13 && c !== 12) control++;
-  }
-  return sample.length > 64 && control / sample.length > 0.1;
 }

@@ -75,8 +75,17 @@ export class SettingsStore implements vscode.Disposable {
   readonly onDidChange = this.emitter.event;
   private readonly subscription: vscode.Disposable;
 
-  constructor(private readonly warn: Warn) {
-    this.current = readSettings(warn);
+  /** Each distinct warning once: settings are read again on every change. */
+  private readonly warned = new Set<string>();
+  private readonly warn: Warn;
+
+  constructor(warn: Warn) {
+    this.warn = (message) => {
+      if (this.warned.has(message) || this.warned.size > 100) return;
+      this.warned.add(message);
+      warn(message);
+    };
+    this.current = readSettings(this.warn);
     this.subscription = vscode.workspace.onDidChangeConfiguration((e) => {
       if (!e.affectsConfiguration('overfill')) return;
       const previous = this.current;
