@@ -30,6 +30,8 @@ const VARIANTS: Record<string, FlowOptions> = {
   after: DEFAULT_FLOW_OPTIONS,
 };
 
+/** VS Code's own wait between a keystroke and asking the provider. */
+const EDITOR_DEBOUNCE_MS = 50;
 /** A gap at least this long after a key is a pause: the user waits for a suggestion there. */
 const PAUSE_MS = 350;
 
@@ -105,25 +107,26 @@ async function typeCase(client: EngineClient, options: FlowOptions, c: Case, see
     const pause = pace[i] >= PAUSE_MS;
     if (pause) tally.pauses++;
     const t0 = performance.now();
+    // VS Code cancels the request on the keystroke, then asks after its own 50 ms debounce
+    // (if no other key came meanwhile).
     pending.push(
-      flow.provide(request, controller.signal).then(
-        (answer) => {
-          if (!answer || controller.signal.aborted) {
-            if (alongExpected !== undefined && !controller.signal.aborted) tally.alongChanged++;
-            return;
-          }
-          tally.answered++;
-          tally.latencies.push(performance.now() - t0);
-          if (pause) {
-            tally.pauseAnswered++;
-            tally.pauseLatencies.push(performance.now() - t0);
-          }
-          if (answer.source === 'cache') tally.fromCache++;
-          if (alongExpected !== undefined && answer.text !== alongExpected) tally.alongChanged++;
-          shown = { text: answer.text, at: i };
-        },
-        () => undefined,
-      ),
+      sleep(EDITOR_DEBOUNCE_MS).then(async () => {
+        if (controller.signal.aborted) return;
+        const answer = await flow.provide(request, controller.signal).catch(() => undefined);
+        if (!answer || controller.signal.aborted) {
+          if (alongExpected !== undefined && !controller.signal.aborted) tally.alongChanged++;
+          return;
+        }
+        tally.answered++;
+        tally.latencies.push(performance.now() - t0);
+        if (pause) {
+          tally.pauseAnswered++;
+          tally.pauseLatencies.push(performance.now() - t0);
+        }
+        if (answer.source === 'cache') tally.fromCache++;
+        if (alongExpected !== undefined && answer.text !== alongExpected) tally.alongChanged++;
+        shown = { text: answer.text, at: i };
+      }),
     );
     await sleep(pace[i]);
   }
@@ -212,7 +215,7 @@ export async function replay(args: string[]): Promise<void> {
   const lines = [
     `# Replay benchmark (${result.date}, ${result.machine}, ${result.model})`,
     '',
-    `${cases.length} held-out files, each typed at a human pace (bursts of 70-170 ms between keys, pauses of ${PAUSE_MS}-900 ms after some spaces and punctuation, 700-1200 ms at line ends) through the completion flow and the engine worker, once per variant, interleaved. Latency: keystroke to answer, for keystrokes answered before the next key; "at pauses": keys followed by a pause, where the user waits for a suggestion. Typed along: keys that matched the next character of the suggestion shown; changed: the next answer was not the rest of it.`,
+    `${cases.length} held-out files, each typed at a human pace (bursts of 70-170 ms between keys, pauses of ${PAUSE_MS}-900 ms after some spaces and punctuation, 700-1200 ms at line ends) through the completion flow and the engine worker, once per variant, interleaved; as in VS Code, each key cancels the request before it and the provider is asked 50 ms later. Latency: keystroke to answer (those 50 ms included), for keystrokes answered before the next key; "at pauses": keys followed by a pause, where the user waits for a suggestion. Typed along: keys that matched the next character of the suggestion shown; changed: the next answer was not the rest of it.`,
     '',
     '| variant | keystrokes | answered | p50 / p95 ms | at pauses: answered | at pauses: p50 / p95 ms | from cache | model runs /100 keys | ahead runs /100 keys | typed along | shown text changed |',
     '|---|---|---|---|---|---|---|---|---|---|---|',

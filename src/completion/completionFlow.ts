@@ -59,8 +59,11 @@ export interface FlowStats {
   cancelled: number;
 }
 
-/** A running model run's caller may hand it over to the next keystroke within this time. */
-const HANDOVER_MS = 50;
+/**
+ * A running model run's caller may hand it over to the next keystroke within this time: VS Code
+ * cancels a request on the keystroke, then waits its own debounce (50 ms) before asking again.
+ */
+const HANDOVER_MS = 200;
 /** Text typed past a running request that may still reuse it (it is then cached). */
 const MAX_TYPED_PAST = 32;
 /** Idle time after an answer before accepted states are computed. */
@@ -101,7 +104,6 @@ export class CompletionFlow {
   readonly cache = new SuggestionCache();
   private readonly rhythm = new TypingRhythm();
   private running: Running | undefined;
-  private prefetching: AbortController | undefined;
   private idleTimer: ReturnType<typeof setTimeout> | undefined;
   readonly stats: FlowStats = { requests: 0, fromCache: 0, joined: 0, modelRuns: 0, prefetchRuns: 0, cancelled: 0 };
 
@@ -124,7 +126,7 @@ export class CompletionFlow {
   /** Forgets every cached suggestion (a new model suggests differently). */
   reset(): void {
     this.cache.clear();
-    this.stopPrefetch();
+    clearTimeout(this.idleTimer);
     this.running?.controller.abort();
     this.running = undefined;
   }
@@ -135,7 +137,7 @@ export class CompletionFlow {
    */
   async provide(request: FlowRequest, signal: AbortSignal): Promise<FlowAnswer | undefined> {
     this.stats.requests++;
-    this.stopPrefetch();
+    clearTimeout(this.idleTimer);
     this.rhythm.keystroke(performance.now());
     const answer = await this.answer(request, signal);
     if (answer) this.scheduleIdle(request, answer);
@@ -143,34 +145,43 @@ export class CompletionFlow {
     return answer;
   }
 
+  /** The running run, if this request may use it (joined, or waited for and typed along). */
+  private joinable(request: FlowRequest): Running | undefined {
+    const running = this.running;
+    if (!running || running.controller.signal.aborted || !this.options.joinRunning) return undefined;
+    return sameCursor(running.request, request) || typedPast(running.request, request) ? running : undefined;
+  }
+
   private async answer(request: FlowRequest, signal: AbortSignal): Promise<FlowAnswer | undefined> {
     const cached = this.fromCache(request);
     if (cached) return cached;
-    const running = this.running;
-    if (running && this.options.joinRunning && (sameCursor(running.request, request) || typedPast(running.request, request))) {
+    // A run for this text (a request, or one computed ahead), or for text typed past since.
+    const running = this.joinable(request);
+    if (running) {
       const result = await this.wait(running, signal);
-      if (result === undefined) return undefined;
-      if (sameCursor(running.request, request)) {
+      if (signal.aborted) return undefined;
+      if (result && sameCursor(running.request, request)) {
         this.stats.joined++;
         return { text: result.text, source: 'joined', result };
       }
       const after = this.fromCache(request); // the typed text may run along what it found
       if (after) return after;
-    } else if (running) {
-      running.controller.abort();
+      // Aborted under us, or it found nothing to type along: ask for this text.
+    } else {
+      this.running?.controller.abort();
     }
     if (!(await sleep(this.debounceFor(request), signal))) return undefined;
-    const again = this.options.cache ? this.fromCache(request) : undefined; // a run that ended meanwhile
+    const again = this.fromCache(request); // a run that ended meanwhile
     if (again) return again;
-    const current = this.running;
-    if (current && this.options.joinRunning && sameCursor(current.request, request)) {
+    const current = this.joinable(request);
+    if (current && sameCursor(current.request, request)) {
       const result = await this.wait(current, signal);
       if (result === undefined) return undefined;
       this.stats.joined++;
       return { text: result.text, source: 'joined', result };
     }
-    current?.controller.abort();
-    const run = this.start(request);
+    this.running?.controller.abort();
+    const run = this.start(request, 'request');
     const result = await this.wait(run, signal);
     return result === undefined ? undefined : { text: result.text, source: 'model', result };
   }
@@ -183,13 +194,14 @@ export class CompletionFlow {
     return { text: hit.text, source: 'cache' };
   }
 
-  private start(request: FlowRequest): Running {
+  private start(request: FlowRequest, kind: 'request' | 'prefetch'): Running {
     const controller = new AbortController();
     const t0 = performance.now();
-    this.stats.modelRuns++;
+    if (kind === 'request') this.stats.modelRuns++;
+    else this.stats.prefetchRuns++;
     const promise = this.backend.complete(request, controller.signal).then((result) => {
       if (this.options.cache) this.cache.put(request.scope, request.prefix, request.suffix, result.text);
-      this.events.onModelRun?.('request', request, result, performance.now() - t0);
+      this.events.onModelRun?.(kind, request, result, performance.now() - t0);
       return result;
     });
     const run: Running = { request, promise, controller, waiters: 0 };
@@ -202,8 +214,9 @@ export class CompletionFlow {
   }
 
   /**
-   * Waits for a run on behalf of one caller. A caller that gives up leaves the run going for a
-   * moment: the next keystroke may take it over; else it is aborted.
+   * Waits for a run on behalf of one caller; undefined if the caller gives up or the run is
+   * aborted. A caller that gives up leaves the run going for a while (VS Code asks again only
+   * after its own debounce): the next keystroke may take it over; else it is aborted.
    */
   private async wait(run: Running, signal: AbortSignal): Promise<CompletionResult | undefined> {
     run.waiters++;
@@ -236,34 +249,25 @@ export class CompletionFlow {
     }, PREFETCH_IDLE_MS);
   }
 
-  /** The states after accepting `shown`'s first line and all of it, each unless the cache answers it already. */
+  /**
+   * The states after accepting `shown`'s first line and all of it, each unless the cache answers
+   * it already. They run as the flow's current run: a keystroke for exactly that state (Tab)
+   * joins it; any other keystroke aborts it.
+   */
   private async prefetch(request: FlowRequest, shown: string): Promise<void> {
-    const controller = new AbortController();
-    this.prefetching = controller;
     const nl = shown.indexOf('\n');
     const accepted = nl > 0 ? [shown.slice(0, nl + 1), shown] : [shown];
     for (const text of accepted) {
       const next: FlowRequest = { ...request, prefix: request.prefix + text };
-      if (controller.signal.aborted || this.running) return;
+      if (this.running) return; // a request is running, or a keystroke came
       if (this.cache.lookup(next.scope, next.prefix, next.suffix)) continue;
-      const t0 = performance.now();
+      const run = this.start(next, 'prefetch');
       try {
-        this.stats.prefetchRuns++;
-        const result = await this.backend.complete(next, controller.signal);
-        if (controller.signal.aborted) return;
-        this.cache.put(next.scope, next.prefix, next.suffix, result.text);
-        this.events.onModelRun?.('prefetch', next, result, performance.now() - t0);
+        await run.promise;
       } catch {
-        return; // cancelled by a keystroke, or failed: the next request reports real failures
+        return; // aborted by a keystroke, or failed: the next request reports real failures
       }
     }
-    if (this.prefetching === controller) this.prefetching = undefined;
-  }
-
-  private stopPrefetch(): void {
-    clearTimeout(this.idleTimer);
-    this.prefetching?.abort();
-    this.prefetching = undefined;
   }
 
   dispose(): void {

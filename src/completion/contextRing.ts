@@ -38,6 +38,11 @@ function overlap(a: Set<string>, b: Set<string>): number {
   return a.size <= b.size ? shareIn(a, b) : shareIn(b, a);
 }
 
+/** The last `n` items (none for 0: `slice(-0)` would keep them all). */
+function keepLast<T>(items: T[], n: number): T[] {
+  return n > 0 ? items.slice(-n) : [];
+}
+
 /** Share of `a`'s lines found in `b`. */
 function shareIn(a: Set<string>, b: Set<string>): number {
   if (a.size === 0) return 1;
@@ -54,8 +59,8 @@ export class ContextRing {
 
   setLimits(limits: RingLimits): void {
     this.limits = limits;
-    this.ring = this.ring.slice(-limits.maxChunks);
-    this.queue = this.queue.slice(-limits.maxChunks);
+    this.ring = keepLast(this.ring, limits.maxChunks);
+    this.queue = keepLast(this.queue, limits.maxChunks);
   }
 
   /**
@@ -91,7 +96,7 @@ export class ContextRing {
       changed = true;
     }
     this.queue = [];
-    this.ring = this.ring.slice(-this.limits.maxChunks);
+    this.ring = keepLast(this.ring, this.limits.maxChunks);
     return changed;
   }
 

@@ -25,7 +25,8 @@ interface Cursor {
  * were inserted: VS Code shows ghost text beside the widget only if the item extends it.
  */
 function readCursor(document: vscode.TextDocument, position: vscode.Position, selected: vscode.SelectedCompletionInfo | undefined, maxChars: number): Cursor | undefined {
-  if (selected && selected.range.isSingleLine && selected.range.end.isEqual(position)) {
+  // The item's range may reach past the cursor (insert mode "replace" inside a word).
+  if (selected && selected.range.isSingleLine && selected.range.contains(position)) {
     const window = readDocumentWindow(document, selected.range.start, maxChars);
     if (!window) return undefined;
     const replaced = selected.range.end.character - selected.range.start.character;

@@ -29,10 +29,17 @@ const cases: { name: string; doc: string; raw: string; want: string; maxLines?: 
   { name: 'repeating the line above is no suggestion', doc: 'import os\n█\n', raw: 'import os', want: '' },
   { name: 'repeating the next line is no suggestion', doc: 'def f():\n    █\n    return x\n', raw: 'return x', want: '' },
   { name: 'a closing brace may follow a closing brace', doc: '    }\n█\n', raw: '}', want: '}' },
+  { name: 'a closing tag may follow the inner one', doc: '    </div>\n█\n', raw: '  </div>', want: '  </div>' },
+  { name: '`end` may follow `end`', doc: 'def f\n  if a\n    b\n  end\n█\n', raw: 'end', want: 'end' },
+  { name: 'an apostrophe in a comment is not a quote', doc: "call(█) // don't\n", raw: 'x)', want: 'x' },
+  { name: 'a Rust lifetime is not a quote', doc: "let r: Vec<&'static str> = vec![█];\n", raw: '"a"];', want: '"a"' },
   // Indentation fits the file.
   { name: 'no second indent after the editor indented', doc: 'function f() {\n    █\n', raw: '    return 1;', want: 'return 1;' },
   { name: 'no second indent in two-space code', doc: 'if (a) {\n  b();\n  █\n', raw: '  c();', want: 'c();' },
   { name: 'one level under an opening line is kept', doc: 'if (a) {\n█\n', raw: '    go();', want: '    go();' },
+  { name: 'where the editor did not indent, the model’s indentation stays (Haskell layout)', doc: 'main = do\n█\n', raw: '  putStrLn "x"', want: '  putStrLn "x"' },
+  { name: 'a method chain may go deeper', doc: '    return items\n    █\n', raw: '    .filter(ok)', want: '    .filter(ok)' },
+  { name: 'with no indented line in view, a tab stays a tab (Makefile)', doc: 'build:\n█\n', raw: '\tgo build', want: '\tgo build' },
   { name: 'tabs become the file’s spaces', doc: 'def f():\n    x = 1\n    █\n', raw: 'y = 2\n\tz = 3', want: 'y = 2\n    z = 3' },
   { name: 'tabs stay in a file indented with tabs', doc: 'def f():\n\tx = 1\n\t█\n', raw: 'y = 2\n\tz = 3', want: 'y = 2\n\tz = 3' },
 ];

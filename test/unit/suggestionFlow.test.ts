@@ -77,6 +77,14 @@ describe('context ring', () => {
     assert.equal(ring.commit(), false);
   });
 
+  it('maxChunks 0 empties the ring', () => {
+    const ring = new ContextRing({ maxChunks: 4, chunkLines: 8 });
+    offer(ring, 'a.ts', doc('a'), 10);
+    ring.commit();
+    ring.setLimits({ maxChunks: 0, chunkLines: 8 });
+    assert.deepEqual(ring.chunksFor('x', ''), []);
+  });
+
   it('leaves out chunks of the current file already in its window, and refuses blank or binary text', () => {
     const ring = new ContextRing({ maxChunks: 8, chunkLines: 10 });
     const a = doc('a');
@@ -112,7 +120,7 @@ describe('typing rhythm', () => {
 });
 
 /** A backend that answers after `ms` with a scripted suggestion, counting runs and honouring aborts. */
-function scripted(suggest: (req: CompletionRequest) => string, ms = 30): CompletionBackend & { runs: CompletionRequest[]; aborted: number } {
+function scripted(suggest: (req: CompletionRequest) => string, ms = 30, abortReplyMs = 0): CompletionBackend & { runs: CompletionRequest[]; aborted: number } {
   const backend = {
     runs: [] as CompletionRequest[],
     aborted: 0,
@@ -123,7 +131,8 @@ function scripted(suggest: (req: CompletionRequest) => string, ms = 30): Complet
         signal.addEventListener('abort', () => {
           clearTimeout(timer);
           backend.aborted++;
-          reject(abortError());
+          // The worker answers a cancel only when its current step ends.
+          setTimeout(() => reject(abortError()), abortReplyMs);
         });
       });
     },
@@ -158,6 +167,31 @@ describe('completion flow', () => {
     assert.equal(await a, undefined);
     assert.deepEqual([b?.text, b?.source], ['done', 'joined']);
     assert.equal(backend.runs.length, 1);
+    assert.equal(backend.aborted, 0);
+  });
+
+  it('a keystroke that comes while an aborted run is still winding down asks again instead of joining it', async () => {
+    const backend = scripted(() => 'late', 400, 150);
+    const flow = new CompletionFlow(backend, FIXED);
+    const first = new AbortController();
+    void flow.provide(req('y = '), first.signal);
+    await new Promise((r) => setTimeout(r, 20));
+    first.abort(); // nobody takes the run over: it is aborted after the hand-over time
+    await new Promise((r) => setTimeout(r, 260)); // aborted, its reply not in yet
+    assert.equal(backend.aborted, 1);
+    const again = await flow.provide(req('y = '), never);
+    assert.deepEqual([again?.text, again?.source], ['late', 'model']);
+    assert.equal(backend.runs.length, 2);
+  });
+
+  it('Tab while the accepted state is being computed ahead joins that run', async () => {
+    const backend = scripted((r) => (r.prefix.endsWith('x1') ? ' + 1' : 'x1'), 300);
+    const flow = new CompletionFlow(backend, { ...FIXED, prefetch: true });
+    await flow.provide(req('v = '), never); // 'x1' shown
+    await new Promise((r) => setTimeout(r, 350)); // the run ahead for 'v = x1' has started
+    const accepted = await flow.provide(req('v = x1'), never);
+    assert.deepEqual([accepted?.text, accepted?.source], [' + 1', 'joined']);
+    assert.equal(backend.runs.length, 2);
     assert.equal(backend.aborted, 0);
   });
 

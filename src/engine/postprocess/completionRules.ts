@@ -10,7 +10,7 @@ export interface CursorContext {
   nextLine: string;
   /** The last non-blank line above the cursor's line, if any. */
   prevLine: string;
-  /** One level of indentation in this file: a tab, or the smallest step between lines above. */
+  /** One level of indentation in this file: a tab, or the smallest step between lines above; '' when no indented line is in view. */
   indentUnit: string;
   /** Most lines in one suggestion. */
   maxLines: number;
@@ -48,7 +48,7 @@ function indentUnitOf(lines: readonly string[]): string {
     if (previous >= 0 && indent > previous && (step === 0 || indent - previous < step)) step = indent - previous;
     previous = indent;
   }
-  return ' '.repeat(step || 4);
+  return ' '.repeat(step);
 }
 
 /** Text after the cursor on its line means the suggestion must stay on this line. */
@@ -111,7 +111,7 @@ export function imbalance(line: string): number {
     if (quote) {
       if (ch === '\\') i++;
       else if (ch === quote) quote = '';
-    } else if (QUOTES.has(ch)) quote = ch;
+    } else if (QUOTES.has(ch) && !(ch === "'" && /[\p{L}\p{N}_&<]/u.test(line[i - 1] ?? ''))) quote = ch; // not `don't`, `&'a`, `<'a>`
     else if (OPENERS[ch]) open.push(OPENERS[ch]);
     else if (CLOSERS.has(ch)) {
       if (open.length && open[open.length - 1] === ch) open.pop();
@@ -148,19 +148,31 @@ function dropSuffixOverlap(out: string, ctx: CursorContext): string {
   return best;
 }
 
-/** A line that says something (not just brackets and punctuation), compared without indentation. */
+/** Lines that close a block: nested blocks close with the same text on consecutive lines. */
+const CLOSING = /^(<\/|\\end\b|end\b|fi\b|done\b|esac\b|endif\b|endfor\b|endwhile\b|[}\])])/;
+
+/** The same statement (not a block's closing line, not just punctuation), compared without indentation. */
 function sameContent(a: string, b: string): boolean {
   const t = a.trim();
-  return /[\p{L}\p{N}]/u.test(t) && t === b.trim();
+  return /[\p{L}\p{N}]/u.test(t) && !CLOSING.test(t) && t === b.trim();
 }
 
-/** The first line goes no deeper than one level below the line above; tabs follow the file. */
+/** A line that continues the expression above (a method chain, an operator first). */
+const CONTINUATION = /^[.?:&|+\-*/%<>=,]/;
+
+/**
+ * Where the editor has already indented the cursor's line, the first line goes no deeper than
+ * one level below the line above; tabs become the file's spaces in a file seen to indent with
+ * spaces.
+ */
 function fixIndentation(out: string, ctx: CursorContext): string {
   let lines = out.split('\n');
-  if (ctx.indentUnit !== '\t') lines = lines.map((line, k) => (k === 0 && ctx.linePrefix.trim() ? line : line.replace(/^\t+/, (tabs) => ctx.indentUnit.repeat(tabs.length))));
-  if (ctx.linePrefix.trim() === '' && ctx.prevLine) {
+  const unit = ctx.indentUnit;
+  if (unit !== '' && unit !== '\t') lines = lines.map((line, k) => (k === 0 && ctx.linePrefix.trim() ? line : line.replace(/^\t+/, (tabs) => unit.repeat(tabs.length))));
+  const editorIndented = ctx.linePrefix.length > 0 && ctx.linePrefix.trim() === '' && ctx.linePrefix.length >= indentOf(ctx.prevLine);
+  if (editorIndented && ctx.prevLine && !CONTINUATION.test(lines[0].trimStart())) {
     const lead = indentOf(lines[0]);
-    const opens = /[{([:]\s*$/.test(ctx.prevLine) ? ctx.indentUnit.length : 0;
+    const opens = /[{([:]\s*$/.test(ctx.prevLine) ? (unit || '    ').length : 0;
     const allowed = indentOf(ctx.prevLine) + opens;
     const total = ctx.linePrefix.length + lead;
     if (lead > 0 && total > allowed) lines[0] = lines[0].slice(Math.min(lead, total - Math.max(allowed, ctx.linePrefix.length)));
