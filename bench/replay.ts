@@ -156,6 +156,64 @@ function summary(t: Tally) {
   };
 }
 
+interface AlongTally {
+  keys: number;
+  answered: number;
+  latencies: number[];
+  fromCache: number;
+  changed: number;
+  modelRuns: number;
+}
+
+/**
+ * Typing along: wait for the suggestion at the cursor, then type its first characters (up to 12)
+ * at burst pace, as a user who agrees with it but types rather than pressing Tab. Each key
+ * should bring back the rest of the same suggestion.
+ */
+async function typeAlong(client: EngineClient, options: FlowOptions, c: Case, seed: number, tally: AlongTally): Promise<void> {
+  const flow = new CompletionFlow(client, options);
+  const { after } = typedText(c);
+  const request = (prefix: string): FlowRequest => ({ scope: c.id, prefix, suffix: after, languageId: c.language, filePath: c.id, maxNewTokens: 48, contextTokens: 1024, maxLines: 8 });
+  const first = await flow.provide(request(c.prefix), new AbortController().signal);
+  let shown = first?.text ?? '';
+  const along = shown.slice(0, 12);
+  const r = seededRandom(seed);
+  let prefix = c.prefix;
+  let previous: AbortController | undefined;
+  const pending: Promise<void>[] = [];
+  const runsBefore = flow.stats.modelRuns;
+  for (let k = 0; k < along.length - 1; k++) {
+    previous?.abort();
+    const controller = new AbortController();
+    previous = controller;
+    prefix += along[k];
+    const expected = shown.slice(1);
+    // What VS Code shows until an answer comes: the rest of the same suggestion.
+    shown = expected;
+    tally.keys++;
+    const t0 = performance.now();
+    const at = prefix;
+    pending.push(
+      sleep(EDITOR_DEBOUNCE_MS).then(async () => {
+        if (controller.signal.aborted) return;
+        const answer = await flow.provide(request(at), controller.signal).catch(() => undefined);
+        if (!answer || controller.signal.aborted) return;
+        tally.answered++;
+        tally.latencies.push(performance.now() - t0);
+        if (answer.source === 'cache') tally.fromCache++;
+        if (answer.text !== expected) {
+          tally.changed++;
+          if (prefix === at) shown = answer.text;
+        }
+      }),
+    );
+    await sleep(70 + 100 * r());
+  }
+  await Promise.race([Promise.all(pending), sleep(5000)]);
+  tally.modelRuns += flow.stats.modelRuns - runsBefore;
+  flow.dispose();
+}
+
 /** Keystroke latency with context chunks in the prompt: one character typed into a cached prompt vs the same prompt cold, and without chunks. */
 async function contextCost(model: string, cases: Case[]) {
   const engine = await CompletionEngine.load(model, 'cpu');
@@ -196,6 +254,11 @@ export async function replay(args: string[]): Promise<void> {
     const order = k % 2 === 0 ? Object.keys(VARIANTS) : Object.keys(VARIANTS).reverse();
     for (const v of order) await typeCase(client, VARIANTS[v], c, 1000 + k, tallies[v]);
   }
+  const along = Object.fromEntries(Object.keys(VARIANTS).map((v) => [v, { keys: 0, answered: 0, latencies: [], fromCache: 0, changed: 0, modelRuns: 0 } as AlongTally]));
+  for (const [k, c] of cases.entries()) {
+    const order = k % 2 === 0 ? Object.keys(VARIANTS) : Object.keys(VARIANTS).reverse();
+    for (const v of order) await typeAlong(client, VARIANTS[v], c, 2000 + k, along[v]);
+  }
   await client.dispose();
   const result = {
     date: new Date().toISOString().slice(0, 10),
@@ -203,6 +266,9 @@ export async function replay(args: string[]): Promise<void> {
     model: info.name,
     cases: cases.map((c) => c.id),
     variants: Object.fromEntries(Object.entries(tallies).map(([v, t]) => [v, summary(t)])),
+    typingAlong: Object.fromEntries(
+      Object.entries(along).map(([v, t]) => [v, { keys: t.keys, answered: t.answered, p50Ms: percentile(t.latencies, 0.5), p95Ms: percentile(t.latencies, 0.95), cacheShare: +(t.fromCache / Math.max(1, t.answered)).toFixed(3), modelRunsPer100Keys: +((100 * t.modelRuns) / Math.max(1, t.keys)).toFixed(1), changed: t.changed }]),
+    ),
     contextCostMs: await contextCost(model, cases),
   };
   if (asJson) {
@@ -220,6 +286,12 @@ export async function replay(args: string[]): Promise<void> {
     '| variant | keystrokes | answered | p50 / p95 ms | at pauses: answered | at pauses: p50 / p95 ms | from cache | model runs /100 keys | ahead runs /100 keys | typed along | shown text changed |',
     '|---|---|---|---|---|---|---|---|---|---|---|',
     ...Object.entries(result.variants).map(([v, s]) => `| ${v} | ${s.keystrokes} | ${s.answered} | ${s.p50Ms} / ${s.p95Ms} | ${(100 * s.pauseAnsweredShare).toFixed(0)}% of ${s.pauses} | ${s.pauseP50Ms} / ${s.pauseP95Ms} | ${(100 * s.cacheShare).toFixed(0)}% | ${s.modelRunsPer100Keys} | ${s.aheadRunsPer100Keys} | ${s.typedAlong} | ${s.changedWhileTypingAlong} (${(100 * s.changedShare).toFixed(0)}%) |`),
+    '',
+    'Typing along: after each file\'s first suggestion, its first characters (up to 12) typed at burst pace (70-170 ms); each key should bring back the rest of the same suggestion.',
+    '',
+    '| variant | keys typed along | answered | p50 / p95 ms | from cache | model runs /100 keys | answer changed |',
+    '|---|---|---|---|---|---|---|',
+    ...Object.entries(result.typingAlong).map(([v, a]) => `| ${v} | ${a.keys} | ${a.answered} | ${a.p50Ms} / ${a.p95Ms} | ${(100 * a.cacheShare).toFixed(0)}% | ${a.modelRunsPer100Keys} | ${a.changed} |`),
     '',
     `Context chunks (${result.contextCostMs.contextTokens} tokens of 8 other files) in the prompt, one character typed, 16 tokens, single line, p50 / p95 ms:`,
     '',
