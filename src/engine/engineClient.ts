@@ -6,6 +6,9 @@ import type { FromWorker, ToWorker } from './protocol';
 import type { CompletionRequest, CompletionResult, ExplainRequest, ModelInfo } from './requests';
 import type { ProviderSetting } from './runtime/providers';
 
+/** Longest wait for the worker to leave a running step before its thread is ended. */
+const DISPOSE_WAIT_MS = 3000;
+
 interface Pending {
   resolve(value: unknown): void;
   reject(err: OverfillError): void;
@@ -118,9 +121,19 @@ export class EngineClient {
     if (!this.worker && this.lastLoad) await this.load(this.lastLoad.folder, this.lastLoad.provider, this.lastLoad.cpuThreads);
   }
 
+  /**
+   * Stops the worker. Terminating its thread while onnxruntime runs a step aborts the whole
+   * process (the extension host), so requests in flight are cancelled first and the worker is
+   * given up to DISPOSE_WAIT_MS to leave its step.
+   */
   async dispose(): Promise<void> {
     const worker = this.worker;
     this.worker = undefined;
+    if (worker && this.pending.size > 0) {
+      for (const id of this.pending.keys()) worker.postMessage({ type: 'cancel', id } satisfies ToWorker);
+      const deadline = Date.now() + DISPOSE_WAIT_MS;
+      while (this.pending.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    }
     for (const p of this.pending.values()) p.reject(abortError());
     this.pending.clear();
     await worker?.terminate();
