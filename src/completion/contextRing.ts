@@ -122,8 +122,4 @@ export class ContextRing {
   get size(): number {
     return this.ring.length;
   }
-
-  get queued(): number {
-    return this.queue.length;
-  }
 }

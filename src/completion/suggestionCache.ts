@@ -5,8 +5,12 @@
 /** Characters of the text before and after the cursor that make a key. */
 const KEY_PREFIX_CHARS = 512;
 const KEY_SUFFIX_CHARS = 256;
-/** Most characters typed along a cached suggestion that are still matched against it. */
-const MAX_TYPED_ALONG = 256;
+/**
+ * Most characters typed since a cached suggestion that are matched against it. A hit stores the
+ * rest under the new cursor, so typing along further keeps hitting; a miss (on the keystroke
+ * path) builds at most this many keys.
+ */
+const MAX_TYPED_ALONG = 32;
 
 export interface CacheHit {
   /** What is left of the cached suggestion after the characters typed since. */
@@ -43,7 +47,8 @@ export class SuggestionCache {
 
   /**
    * The suggestion for this cursor: asked here before, or asked up to MAX_TYPED_ALONG characters
-   * back with a suggestion that starts with what was typed since (the rest of it comes back).
+   * back with a suggestion that starts with what was typed since (the rest of it comes back, and
+   * is remembered here).
    */
   lookup(scope: string, prefix: string, suffix: string): CacheHit | undefined {
     const exact = this.touch(keyOf(scope, prefix, suffix));
@@ -55,7 +60,7 @@ export class SuggestionCache {
       if (!text.startsWith(along)) continue;
       const rest = text.slice(typed);
       if (!/\S/.test(rest)) continue;
-      this.touch(keyOf(scope, prefix.slice(0, prefix.length - typed), suffix));
+      this.put(scope, prefix, suffix, rest);
       return { text: rest, typed };
     }
     return undefined;

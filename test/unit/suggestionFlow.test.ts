@@ -25,6 +25,17 @@ describe('suggestion cache', () => {
     assert.equal(c.lookup('a.ts', 'const x = ', ');\n'), undefined, 'other text after the cursor');
   });
 
+  it('typing along a long suggestion keeps hitting, key by key, past the match window', () => {
+    const c = new SuggestionCache();
+    const long = 'abcdefghijklmnopqrstuvwxyz'.repeat(4);
+    c.put('a', 'p ', '', long);
+    let prefix = 'p ';
+    for (let k = 0; k < long.length - 1; k++) {
+      prefix += long[k];
+      assert.equal(c.lookup('a', prefix, '')?.text, long.slice(k + 1), `after ${k + 1} characters`);
+    }
+  });
+
   it('remembers that there was nothing to suggest, but types along only real text', () => {
     const c = new SuggestionCache();
     c.put('a', 'x', '', '');
