@@ -1,4 +1,4 @@
-// Lint, and the layering rules: the engine never imports `vscode` (it runs in a worker thread
+// Lint, and the layering rules: the engine never imports `vscode` (it runs in a engine process
 // and in tests and benchmarks without VS Code); nor does src/completion (the provider's logic,
 // driven by the replay benchmark without a window); only engine/runtime touches onnxruntime-node.
 import tseslint from 'typescript-eslint';

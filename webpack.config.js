@@ -1,4 +1,4 @@
-// Bundles the extension host code and the engine worker. onnxruntime-node stays external:
+// Bundles the extension host code and the engine process. onnxruntime-node stays external:
 // scripts/package.mjs copies it (only the target platform's binaries) next to the bundles.
 'use strict';
 const path = require('path');
@@ -20,6 +20,6 @@ const common = {
 
 module.exports = [
   { ...common, name: 'extension', entry: { extension: './src/extension.ts' } },
-  // The worker never sees `vscode`: the layering shows in what each bundle may import.
-  { ...common, name: 'worker', entry: { worker: './src/engine/worker.ts' }, externals: { 'onnxruntime-node': 'commonjs onnxruntime-node' } },
+  // The engine process never sees `vscode`: the layering shows in what each bundle may import.
+  { ...common, name: 'engine', entry: { engineProcess: './src/engine/engineProcess.ts' }, externals: { 'onnxruntime-node': 'commonjs onnxruntime-node' } },
 ];

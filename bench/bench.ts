@@ -89,7 +89,7 @@ async function measurePair(name: string, dir: string, texts: string[]) {
     const again = await engine.generateIds(ids, mode, DECODE_STEPS + 1);
     return (first.decodeMs + again.decodeMs) / Math.max(1, first.ids.length - 1 + again.ids.length - 1);
   };
-  // Warm-up, as the worker does after a load (CompletionEngine.warmUp) but for every mode:
+  // Warm-up, as the engine process does after a load (CompletionEngine.warmUp) but for every mode:
   // the first runs at each size pay for allocations; a 1k-token prefill settles on its third run.
   for (let pass = 0; pass < 2; pass++) {
     for (const mode of GENERATION_MODES) await cold(prompt(cursorIn(texts[pass], pass), 1024), mode, 4);

@@ -1,4 +1,4 @@
-// Cold start as the extension sees it: worker spawn + model load + first suggestion, then the
+// Cold start as the extension sees it: engine process start + model load + first suggestion, then the
 // latency of 20 suggestions while "typing" (same file, small edits, prompt cache warm).
 //   node out/bench/coldStart.js [--model DIR]
 import * as path from 'path';
@@ -10,7 +10,7 @@ async function main(): Promise<void> {
   const i = process.argv.indexOf('--model');
   const model = path.resolve(i > 0 ? process.argv[i + 1] : path.join(ROOT, 'models', 'default'));
   const t0 = performance.now();
-  const client = new EngineClient(path.join(ROOT, 'out', 'src', 'engine', 'worker.js'));
+  const client = new EngineClient(path.join(ROOT, 'out', 'src', 'engine', 'engineProcess.js'));
   await client.load(model, 'auto');
   const loaded = performance.now();
   const req = { prefix: 'import os\n\ndef read_config(path):\n    with open(path) as f:\n        data = ', suffix: '\n    return data\n', languageId: 'python', maxNewTokens: 48, contextTokens: 1024 };

@@ -1,5 +1,5 @@
 // Replay benchmark: types held-out code character by character at a human pace through the
-// completion flow (the provider's logic above the VS Code API) and the engine in its worker,
+// completion flow (the provider's logic above the VS Code API) and the engine in its process,
 // as the editor would: every keystroke cancels the request before it. Two variants, interleaved
 // per file in one run: "before" (every keystroke debounced and sent to the model, as the
 // provider did before the suggestion cache) and "after" (cache, typing along, joining, adaptive
@@ -14,7 +14,7 @@ import { EngineClient } from '../src/engine/engineClient';
 import { option, percentile, seededRandom } from './common';
 
 const ROOT = path.resolve(__dirname, '..', '..');
-const WORKER = path.join(ROOT, 'out', 'src', 'engine', 'worker.js');
+const ENGINE = path.join(ROOT, 'out', 'src', 'engine', 'engineProcess.js');
 
 interface Case {
   id: string;
@@ -245,9 +245,9 @@ export async function replay(args: string[]): Promise<void> {
   const asJson = args.includes('--json');
   const model = path.resolve(opt('model', path.join(ROOT, 'models', 'default')));
   const cases = pickCases(Number(opt('cases', '6')));
-  const client = new EngineClient(WORKER);
+  const client = new EngineClient(ENGINE);
   const info = await client.load(model, 'cpu');
-  await sleep(3000); // the worker's warm-up after a load
+  await sleep(3000); // the engine's warm-up after a load
   const tallies = Object.fromEntries(Object.keys(VARIANTS).map((v) => [v, { keystrokes: 0, answered: 0, latencies: [], fromCache: 0, pauses: 0, pauseAnswered: 0, pauseLatencies: [], along: 0, alongChanged: 0, modelRuns: 0, aheadRuns: 0 } as Tally]));
   for (const [k, c] of cases.entries()) {
     if (!asJson) console.log(`typing ${c.id} (${typedText(c).typed.length} characters) ...`);
@@ -281,7 +281,7 @@ export async function replay(args: string[]): Promise<void> {
   const lines = [
     `# Replay benchmark (${result.date}, ${result.machine}, ${result.model})`,
     '',
-    `${cases.length} held-out files, each typed at a human pace (bursts of 70-170 ms between keys, pauses of ${PAUSE_MS}-900 ms after some spaces and punctuation, 700-1200 ms at line ends) through the completion flow and the engine worker, once per variant, interleaved; as in VS Code, each key cancels the request before it and the provider is asked 50 ms later. Latency: keystroke to answer (those 50 ms included), for keystrokes answered before the next key; "at pauses": keys followed by a pause, where the user waits for a suggestion. Typed along: keys that matched the next character of the suggestion shown; changed: the next answer was not the rest of it.`,
+    `${cases.length} held-out files, each typed at a human pace (bursts of 70-170 ms between keys, pauses of ${PAUSE_MS}-900 ms after some spaces and punctuation, 700-1200 ms at line ends) through the completion flow and the engine process, once per variant, interleaved; as in VS Code, each key cancels the request before it and the provider is asked 50 ms later. Latency: keystroke to answer (those 50 ms included), for keystrokes answered before the next key; "at pauses": keys followed by a pause, where the user waits for a suggestion. Typed along: keys that matched the next character of the suggestion shown; changed: the next answer was not the rest of it.`,
     '',
     '| variant | keystrokes | answered | p50 / p95 ms | at pauses: answered | at pauses: p50 / p95 ms | from cache | model runs /100 keys | ahead runs /100 keys | typed along | shown text changed |',
     '|---|---|---|---|---|---|---|---|---|---|---|',

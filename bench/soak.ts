@@ -1,4 +1,4 @@
-// Soak: many completion requests through the engine worker, sent as the extension sends them:
+// Soak: many completion requests through the engine process, sent as the extension sends them:
 // typing bursts in which each keystroke cancels the request before it, files of mixed sizes
 // (a 50k-line file and a single 2 MB line among them), an explanation now and then, and a model
 // swap midway (to another pair and back). Reports errors, cancellations, memory and latency.
@@ -43,9 +43,9 @@ function requestAt(text: string, at: number): CompletionRequest {
 }
 
 async function main(): Promise<void> {
-  const client = new EngineClient(path.join(ROOT, 'out', 'src', 'engine', 'worker.js'));
+  const client = new EngineClient(path.join(ROOT, 'out', 'src', 'engine', 'engineProcess.js'));
   await client.load(model, 'cpu');
-  await sleep(3000); // the worker's own warm-up
+  await sleep(3000); // the engine's own warm-up
   const texts = documents();
   const r = seededRandom(7);
   const latencies: number[] = [];

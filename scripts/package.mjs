@@ -17,7 +17,7 @@ const targets = process.argv.slice(2).length ? process.argv.slice(2) : Object.ke
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 const ortBin = join(root, 'node_modules', 'onnxruntime-node', 'bin', 'napi-v6');
 
-if (!existsSync(join(root, 'dist', 'extension.js')) || !existsSync(join(root, 'dist', 'worker.js'))) {
+if (!existsSync(join(root, 'dist', 'extension.js')) || !existsSync(join(root, 'dist', 'engineProcess.js'))) {
   throw new Error('dist/ is missing: run "npm run build" first.');
 }
 mkdirSync(join(root, 'build'), { recursive: true });
@@ -36,7 +36,7 @@ for (const target of targets) {
     .replace(/!\[[^\]]*\]\((?!https?:)[^)]+\)\n?/g, '')
     .replace(/\[([^\]]+)\]\((?!https?:)([^)]+)\)/g, '$1 (`$2` in the source)');
   writeFileSync(join(stage, 'README.md'), readme);
-  for (const f of ['extension.js', 'worker.js']) cpSync(join(root, 'dist', f), join(stage, 'dist', f));
+  for (const f of ['extension.js', 'engineProcess.js']) cpSync(join(root, 'dist', f), join(stage, 'dist', f));
   const ortDest = join(stage, 'dist', 'node_modules', 'onnxruntime-node');
   cpSync(join(root, 'node_modules', 'onnxruntime-node', 'package.json'), join(ortDest, 'package.json'));
   cpSync(join(root, 'node_modules', 'onnxruntime-node', 'dist'), join(ortDest, 'dist'), { recursive: true });
@@ -60,7 +60,7 @@ function checkContents(vsix, t) {
   const bins = new Set(listing.filter((f) => f.includes('/bin/napi-v6/')).map((f) => f.split('/bin/napi-v6/')[1].split('/').slice(0, 2).join('/')));
   const want = `${t.os}/${t.arch}`;
   if (bins.size !== 1 || !bins.has(want)) throw new Error(`${vsix}: expected only ${want} binaries, found ${[...bins].join(', ')}`);
-  for (const need of [`napi-v6/${want}/onnxruntime_binding.node`, `napi-v6/${want}/${t.binary}`, 'extension/dist/extension.js', 'extension/dist/worker.js', 'extension/models/default/overfill.json', 'extension/models/default/full.onnx', 'extension/models/default/decoder.onnx', 'extension/models/default/tokenizer.json']) {
+  for (const need of [`napi-v6/${want}/onnxruntime_binding.node`, `napi-v6/${want}/${t.binary}`, 'extension/dist/extension.js', 'extension/dist/engineProcess.js', 'extension/models/default/overfill.json', 'extension/models/default/full.onnx', 'extension/models/default/decoder.onnx', 'extension/models/default/tokenizer.json']) {
     if (!listing.some((f) => f.endsWith(need))) throw new Error(`${vsix} lacks ${need}`);
   }
 }

@@ -19,7 +19,12 @@ export function activate(context: vscode.ExtensionContext): void {
   const errors = new ErrorReporter(log);
   const settings = new SettingsStore((message) => log.warn(message));
   const status = new StatusBar('overfill.showLog');
-  const client = new EngineClient(path.join(__dirname, 'worker.js'), { log: (level, message) => log[level](message) });
+  const client = new EngineClient(path.join(__dirname, 'engineProcess.js'), {
+    log: (level, message) => log[level](message),
+    crashed: (crash) => model.engineCrashed(crash),
+    restarted: (info) => model.engineRestarted(info),
+    restartFailed: (err) => model.engineRestartFailed(err),
+  });
   const model = new ModelController(client, context.asAbsolutePath(path.join('models', 'default')), status, errors, log);
   const explainDocs = new ExplainDocuments();
   const explain = new ExplainCommand(explainDocs, settings, model, errors);

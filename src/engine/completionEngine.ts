@@ -1,5 +1,5 @@
 // The engine's front door: turns plain requests into prompts, runs OverFill generation on a
-// loaded model pair, and applies the completion rules. Runs inside the worker thread.
+// loaded model pair, and applies the completion rules. Runs inside the engine process.
 import { isAbort, OverfillError } from './errors';
 import { explainPromptText, extractExplanation } from './explainPrompt';
 import { PromptCache } from './cache/promptCache';

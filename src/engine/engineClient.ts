@@ -1,13 +1,24 @@
-// Main-thread handle on the engine worker: request/response over postMessage, AbortSignal
-// turned into cancel messages, and a restart when the worker dies. Knows nothing of VS Code.
-import { Worker } from 'worker_threads';
+// The extension host's handle on the engine process: request/response over an IPC channel,
+// AbortSignal turned into cancel messages, and a restart with the model reloaded when the
+// process dies. Knows nothing of VS Code.
+//
+// The engine runs in a child process rather than a worker thread: a native abort in
+// onnxruntime or a GPU driver (seen: ending a worker during a run aborts with Napi::Error)
+// takes down the whole process it runs in, and in a worker that is the extension host.
+import { fork, type ChildProcess } from 'child_process';
+import type { Readable } from 'stream';
 import { abortError, OverfillError } from './errors';
-import type { FromWorker, ToWorker } from './protocol';
+import type { FromEngine, ToEngine } from './protocol';
 import type { CompletionRequest, CompletionResult, ExplainRequest, ModelInfo } from './requests';
 import type { ProviderSetting } from './runtime/providers';
 
-/** Longest wait for the worker to leave a running step before its thread is ended. */
+/** Longest wait for the engine to leave a running step before its process is ended. */
 const DISPOSE_WAIT_MS = 3000;
+/** More crashes than this within CRASH_WINDOW_MS stop the automatic restarts (a crash loop). */
+const MAX_RESTARTS = 3;
+const CRASH_WINDOW_MS = 60_000;
+/** Lines of the engine's stderr kept to explain a crash. */
+const STDERR_LINES = 20;
 
 interface Pending {
   resolve(value: unknown): void;
@@ -15,40 +26,122 @@ interface Pending {
   onText?: (text: string) => void;
 }
 
+interface LoadArgs {
+  folder: string;
+  provider: ProviderSetting;
+  cpuThreads: number;
+}
+
+export interface EngineCrash {
+  /** What ended the process, for the user: "signal SIGKILL", "exit code 134" (+ its last stderr line). */
+  reason: string;
+  /** Requests that were running and were answered with ENGINE_STOPPED. */
+  lostRequests: number;
+  /** False after a crash loop: the next request starts the process again. */
+  restarting: boolean;
+}
+
 export interface EngineClientEvents {
   log?(level: 'info' | 'warn' | 'error', message: string): void;
+  /** The engine process died; when `restarting`, a new one is reloading the last model. */
+  crashed?(crash: EngineCrash): void;
+  /** The process started after a crash has the model loaded again. */
+  restarted?(info: ModelInfo): void;
+  /** The process started after a crash could not load the model again. */
+  restartFailed?(err: OverfillError): void;
+}
+
+export interface EngineClientOptions {
+  /** Extra environment for the engine process (library paths for a GPU provider). */
+  env?: Record<string, string>;
 }
 
 export class EngineClient {
-  private worker: Worker | undefined;
+  private proc: ChildProcess | undefined;
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
-  private lastLoad: { folder: string; provider: ProviderSetting; cpuThreads: number } | undefined;
+  /** The last model that loaded: what a restarted process loads again. */
+  private lastGood: LoadArgs | undefined;
+  private readonly crashTimes: number[] = [];
+  private stderrTail: string[] = [];
+  private disposed = false;
+  private reloading: Promise<void> | undefined;
 
   constructor(
-    private readonly workerScript: string,
+    private readonly engineScript: string,
     private readonly events: EngineClientEvents = {},
+    private readonly options: EngineClientOptions = {},
   ) {}
 
-  private ensureWorker(): Worker {
-    if (this.worker) return this.worker;
-    const worker = new Worker(this.workerScript);
-    worker.on('message', (msg: FromWorker) => this.onMessage(msg));
-    worker.on('error', (err) => this.events.log?.('error', `Engine worker error: ${err.message}`));
-    worker.on('exit', (code) => {
-      if (this.worker !== worker) return;
-      this.worker = undefined;
-      const crash = new OverfillError('ENGINE_CRASHED', `The engine worker stopped (exit code ${code}). It restarts with the next request; see the OverFill log for the cause.`);
-      for (const p of this.pending.values()) p.reject(crash);
-      this.pending.clear();
-    });
-    // Idle workers must not keep a test process or the extension host alive.
-    worker.unref();
-    this.worker = worker;
-    return worker;
+  /** The engine process's id (tests, and the log line saying where the engine runs). */
+  get pid(): number | undefined {
+    return this.proc?.pid;
   }
 
-  private onMessage(msg: FromWorker): void {
+  private ensureProcess(): ChildProcess {
+    if (this.proc) return this.proc;
+    if (this.disposed) throw new OverfillError('ENGINE_NOT_READY', 'The engine was shut down.');
+    const proc = fork(this.engineScript, [], {
+      // Structured clone, as postMessage was: typed arrays and nested objects pass as they are.
+      serialization: 'advanced',
+      // The extension host's own flags (an --inspect port) must not be inherited.
+      execArgv: [],
+      // Under VS Code, process.execPath is the Electron binary: this makes it a plain Node.
+      env: { ...process.env, ELECTRON_RUN_AS_NODE: '1', ...this.options.env },
+      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+    });
+    this.stderrTail = [];
+    proc.stderr?.setEncoding('utf8');
+    proc.stderr?.on('data', (chunk: string) => {
+      for (const line of chunk.split('\n')) if (line.trim()) this.stderrTail.push(line.trim());
+      if (this.stderrTail.length > STDERR_LINES) this.stderrTail.splice(0, this.stderrTail.length - STDERR_LINES);
+    });
+    proc.on('message', (msg: FromEngine) => this.onMessage(msg));
+    proc.on('error', (err) => this.events.log?.('error', `Engine process error: ${err.message}`));
+    proc.on('exit', (code, signal) => this.onExit(proc, code, signal));
+    this.proc = proc;
+    this.setKeepAlive(false);
+    this.events.log?.('info', `Engine process started (pid ${proc.pid}).`);
+    return proc;
+  }
+
+  /** An idle engine must not keep a test process or the extension host alive. */
+  private setKeepAlive(busy: boolean, proc = this.proc): void {
+    if (!proc) return;
+    const handles = [proc, proc.channel, proc.stderr as (Readable & { ref?(): void; unref?(): void }) | null];
+    for (const h of handles) {
+      if (busy) h?.ref?.();
+      else h?.unref?.();
+    }
+  }
+
+  private onExit(proc: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
+    if (this.proc !== proc) return; // disposed, or already replaced
+    this.proc = undefined;
+    const last = this.stderrTail[this.stderrTail.length - 1];
+    const reason = `${signal ? `signal ${signal}` : `exit code ${code}`}${last ? `: ${last}` : ''}`;
+    for (const line of this.stderrTail) this.events.log?.('warn', `engine stderr: ${line}`);
+    const lostRequests = this.pending.size;
+    const crash = new OverfillError('ENGINE_STOPPED', `The engine process stopped (${reason}) while working on this request. It restarts with the model reloaded; try again.`);
+    for (const p of this.pending.values()) p.reject(crash);
+    this.pending.clear();
+
+    const now = Date.now();
+    this.crashTimes.push(now);
+    while (this.crashTimes.length && now - this.crashTimes[0] > CRASH_WINDOW_MS) this.crashTimes.shift();
+    const restarting = !!this.lastGood && this.crashTimes.length <= MAX_RESTARTS;
+    this.events.log?.('error', `The engine process stopped (${reason}); ${lostRequests} request(s) lost; ${restarting ? 'restarting it' : this.lastGood ? `${this.crashTimes.length} crashes within a minute: it restarts with the next request` : 'no model to reload'}.`);
+    this.events.crashed?.({ reason, lostRequests, restarting });
+    if (restarting) {
+      const args = this.lastGood!;
+      this.load(args.folder, args.provider, args.cpuThreads).then(
+        (info) => this.events.restarted?.(info),
+        (err: OverfillError) => this.events.restartFailed?.(err),
+      );
+    }
+  }
+
+  private onMessage(msg: FromEngine): void {
     if (msg.type === 'log') {
       this.events.log?.(msg.level, msg.message);
       return;
@@ -75,12 +168,22 @@ export class EngineClient {
     this.pending.delete(msg.id);
   }
 
-  private call<T>(build: (id: number) => ToWorker, signal?: AbortSignal, onText?: (text: string) => void): Promise<T> {
+  private send(proc: ChildProcess, msg: ToEngine): void {
+    // A process that just died has no channel; its exit handler answers the request.
+    if (proc.connected) proc.send(msg);
+  }
+
+  private call<T>(build: (id: number) => ToEngine, signal?: AbortSignal, onText?: (text: string) => void): Promise<T> {
     if (signal?.aborted) return Promise.reject(abortError());
-    const worker = this.ensureWorker();
+    let proc: ChildProcess;
+    try {
+      proc = this.ensureProcess();
+    } catch (err) {
+      return Promise.reject(err);
+    }
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
-      const onAbort = (): void => worker.postMessage({ type: 'cancel', id } satisfies ToWorker);
+      const onAbort = (): void => this.send(proc, { type: 'cancel', id });
       signal?.addEventListener('abort', onAbort, { once: true });
       const done = (): void => signal?.removeEventListener('abort', onAbort);
       this.pending.set(id, {
@@ -88,10 +191,10 @@ export class EngineClient {
         reject: (e) => (done(), reject(e)),
         onText,
       });
-      worker.ref();
-      worker.postMessage(build(id));
+      this.setKeepAlive(true);
+      this.send(proc, build(id));
     }).finally(() => {
-      if (this.pending.size === 0) this.worker?.unref();
+      if (this.pending.size === 0) this.setKeepAlive(false);
     });
   }
 
@@ -100,10 +203,14 @@ export class EngineClient {
     return this.pending.size;
   }
 
-  /** Loads (or swaps to) a model pair. Requests made meanwhile wait for it. */
-  load(folder: string, provider: ProviderSetting, cpuThreads = 0): Promise<ModelInfo> {
-    this.lastLoad = { folder, provider, cpuThreads };
-    return this.call<ModelInfo>((id) => ({ type: 'load', id, folder, provider, cpuThreads }));
+  /**
+   * Loads (or swaps to) a model pair. Requests made meanwhile wait for it. If it fails, the
+   * model loaded before stays in use (in the engine and for restarts) and this rejects.
+   */
+  async load(folder: string, provider: ProviderSetting, cpuThreads = 0): Promise<ModelInfo> {
+    const info = await this.call<ModelInfo>((id) => ({ type: 'load', id, folder, provider, cpuThreads }));
+    this.lastGood = { folder, provider, cpuThreads };
+    return info;
   }
 
   async complete(request: CompletionRequest, signal?: AbortSignal): Promise<CompletionResult> {
@@ -116,26 +223,38 @@ export class EngineClient {
     return this.call<string>((id) => ({ type: 'explain', id, request }), signal, onText);
   }
 
-  /** A fresh worker after a crash has no model: load the last one again first. */
-  private async reloadAfterCrash(): Promise<void> {
-    if (!this.worker && this.lastLoad) await this.load(this.lastLoad.folder, this.lastLoad.provider, this.lastLoad.cpuThreads);
+  /** After a crash loop no process runs: the next request starts one and loads the model first. */
+  private reloadAfterCrash(): Promise<void> {
+    if (this.reloading) return this.reloading;
+    if (this.proc || !this.lastGood || this.disposed) return Promise.resolve();
+    const args = this.lastGood;
+    this.reloading = this.load(args.folder, args.provider, args.cpuThreads)
+      .then((info) => this.events.restarted?.(info))
+      .finally(() => (this.reloading = undefined));
+    return this.reloading;
   }
 
   /**
-   * Stops the worker. Terminating its thread while onnxruntime runs a step aborts the whole
-   * process (the extension host), so requests in flight are cancelled first and the worker is
-   * given up to DISPOSE_WAIT_MS to leave its step.
+   * Stops the engine: requests in flight are cancelled and answered with ABORTED, the process
+   * gets up to DISPOSE_WAIT_MS to leave its step (so onnxruntime releases its sessions), then it
+   * is ended.
    */
   async dispose(): Promise<void> {
-    const worker = this.worker;
-    this.worker = undefined;
-    if (worker && this.pending.size > 0) {
-      for (const id of this.pending.keys()) worker.postMessage({ type: 'cancel', id } satisfies ToWorker);
+    this.disposed = true;
+    const proc = this.proc;
+    this.proc = undefined;
+    if (proc && this.pending.size > 0) {
+      for (const id of this.pending.keys()) this.send(proc, { type: 'cancel', id });
       const deadline = Date.now() + DISPOSE_WAIT_MS;
       while (this.pending.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     }
     for (const p of this.pending.values()) p.reject(abortError());
     this.pending.clear();
-    await worker?.terminate();
+    if (proc && proc.exitCode === null && proc.signalCode === null) {
+      const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+      this.setKeepAlive(true, proc); // until it has exited
+      proc.kill();
+      await exited;
+    }
   }
 }

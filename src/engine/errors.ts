@@ -9,6 +9,8 @@ export type OverfillErrorCode =
   | 'TOKENIZER_INVALID'
   | 'PROVIDER_UNAVAILABLE'
   | 'ENGINE_CRASHED'
+  /** The engine process died while the request ran; it restarts on its own. */
+  | 'ENGINE_STOPPED'
   | 'ENGINE_NOT_READY'
   | 'INPUT_REJECTED'
   | 'ABORTED';
@@ -22,7 +24,7 @@ export class OverfillError extends Error {
     this.name = 'OverfillError';
   }
 
-  /** Plain object that survives postMessage between the worker and the extension host. */
+  /** Plain object that survives postMessage between the engine process and the extension host. */
   toJSON(): { code: OverfillErrorCode; message: string } {
     return { code: this.code, message: this.message };
   }

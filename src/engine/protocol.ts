@@ -1,4 +1,4 @@
-// Messages between the extension host (EngineClient) and the engine worker thread.
+// Messages between the extension host (EngineClient) and the engine process (engineProcess.ts).
 import type { OverfillErrorCode } from './errors';
 import type { CompletionRequest, CompletionResult, ExplainRequest, ModelInfo } from './requests';
 import type { ProviderSetting } from './runtime/providers';
@@ -8,13 +8,13 @@ export interface SerializedError {
   message: string;
 }
 
-export type ToWorker =
+export type ToEngine =
   | { type: 'load'; id: number; folder: string; provider: ProviderSetting; cpuThreads: number }
   | { type: 'complete'; id: number; request: CompletionRequest }
   | { type: 'explain'; id: number; request: ExplainRequest }
   | { type: 'cancel'; id: number };
 
-export type FromWorker =
+export type FromEngine =
   | { type: 'loaded'; id: number; info: ModelInfo }
   | { type: 'completed'; id: number; result: CompletionResult }
   | { type: 'explainText'; id: number; text: string }

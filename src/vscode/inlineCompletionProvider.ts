@@ -1,6 +1,6 @@
 // Ghost-text suggestions: read the text around the cursor (as if the suggest widget's selected
 // item were inserted, when the widget is open), hand it to the completion flow (cache, typing
-// along, debounce, the engine in its worker) and give VS Code an item it will show.
+// along, debounce, the engine in its process) and give VS Code an item it will show.
 import * as vscode from 'vscode';
 import type { CompletionFlow, FlowRequest } from '../completion/completionFlow';
 import type { ContextCollector } from './contextCollector';

@@ -1,8 +1,10 @@
-// Keeps the engine worker loaded with the model pair the settings name, swapping it live when
-// they change, and publishes the state to the status bar.
+// Keeps the engine process loaded with the model pair the settings name, swapping it live when
+// they change, and publishes the state to the status bar: loading, ready, restarting after the
+// engine process died, error. A switch that fails keeps the model that was working.
 import * as path from 'path';
 import * as vscode from 'vscode';
-import type { EngineClient } from '../engine/engineClient';
+import type { EngineClient, EngineCrash } from '../engine/engineClient';
+import type { OverfillError } from '../engine/errors';
 import type { CompletionRequest, CompletionResult, ExplainRequest, ModelInfo } from '../engine/requests';
 import type { ErrorReporter } from './errorReporter';
 import type { OverfillSettings } from './settings';
@@ -11,6 +13,8 @@ import type { StatusBar } from './statusBar';
 export class ModelController {
   private loading: Promise<ModelInfo> | undefined;
   private info: ModelInfo | undefined;
+  /** The user hears of an engine restart once a session; later ones go to the log. */
+  private crashShown = false;
 
   constructor(
     private readonly client: EngineClient,
@@ -24,39 +28,79 @@ export class ModelController {
     return settings.modelPath || this.embeddedModel;
   }
 
-  /** (Re)loads the model pair; requests made meanwhile wait for it. */
+  /**
+   * (Re)loads the model pair; requests made meanwhile wait for it. If it fails while another
+   * model was working, that model stays in use (in the engine too) and the user is told why.
+   */
   load(settings: OverfillSettings): Promise<ModelInfo> {
     const folder = this.folderFor(settings);
     const label = settings.modelPath ? path.basename(folder) : 'default';
+    const previous = this.info;
     this.status.set({ kind: 'loading', model: label });
     this.log.info(`Loading model pair from ${folder} (provider: ${settings.executionProvider}, CPU threads: ${settings.cpuThreads || 'auto'})`);
     this.errors.reset();
     const loading = this.client.load(folder, settings.executionProvider, settings.cpuThreads);
-    this.loading = loading;
+    this.loading = previous ? loading.catch(() => previous) : loading;
+    const current = this.loading;
     loading.then(
       (info) => {
-        if (this.loading !== loading) return;
+        if (this.loading !== current) return;
         this.info = info;
         for (const f of info.fallbacks) {
           const message = `The ${f.provider} execution provider did not load (${f.reason}); running on ${info.provider} instead.`;
           if (f.requested) this.errors.warnOnce(`provider:${f.provider}`, message);
           else this.log.info(message);
         }
-        this.log.info(`Loaded ${info.name} on ${info.provider} in ${info.loadMs} ms (${info.kind}; full ${info.fullParams ?? '?'} params, decoder ${info.decoderParams ?? 'none'}; family ${info.family ?? 'none'})`);
-        const fellBack = info.fallbacks.length ? ` (${info.fallbacks.map((f) => f.provider.toUpperCase()).join(', ')} unavailable: see the log)` : '';
-        const shape = info.kind === 'full-only' ? `full-only ${formatParams(info.fullParams)} (a standard ONNX export: no OverFill decoder, so suggestions decode at the full model's speed)` : `full ${formatParams(info.fullParams)} → decoder ${formatParams(info.decoderParams)}`;
-        const prompt = info.fim ? '' : '; no fill-in-the-middle tokens: completes from the text before the cursor only';
-        this.status.set({ kind: 'ready', model: info.kind === 'full-only' ? `${info.name} (full-only)` : info.name, detail: `${info.name} on ${info.provider.toUpperCase()}${fellBack}, ${shape}${info.family ? `, ${info.family} prompt format` : ''}${prompt}` });
+        this.log.info(`Loaded ${info.name} on ${info.provider} in ${info.loadMs} ms (${info.kind}; full ${info.fullParams ?? '?'} params, decoder ${info.decoderParams ?? 'none'}; family ${info.family ?? 'none'}; engine pid ${this.client.pid ?? '?'})`);
+        this.showReady(info);
         if (info.kind === 'full-only') this.log.info(`${info.name} is a standard ONNX export: it runs full-only (no decoder). Convert its checkpoint with training.convert for an OverFill pair.`);
       },
       (err) => {
-        if (this.loading !== loading) return;
+        if (this.loading !== current) return;
+        if (previous) {
+          this.showReady(previous);
+          this.errors.report(err, `Switching to ${folder}`, `Still using ${previous.name}.`);
+          return;
+        }
         this.info = undefined;
         this.status.set({ kind: 'error', message: err instanceof Error ? err.message : String(err) });
         this.errors.report(err, `Loading ${folder}`);
       },
     );
     return loading;
+  }
+
+  private showReady(info: ModelInfo): void {
+    const fellBack = info.fallbacks.length ? ` (${info.fallbacks.map((f) => f.provider.toUpperCase()).join(', ')} unavailable: see the log)` : '';
+    const shape = info.kind === 'full-only' ? `full-only ${formatParams(info.fullParams)} (a standard ONNX export: no OverFill decoder, so suggestions decode at the full model's speed)` : `full ${formatParams(info.fullParams)} → decoder ${formatParams(info.decoderParams)}`;
+    const prompt = info.fim ? '' : '; no fill-in-the-middle tokens: completes from the text before the cursor only';
+    this.status.set({ kind: 'ready', model: info.kind === 'full-only' ? `${info.name} (full-only)` : info.name, detail: `${info.name} on ${info.provider.toUpperCase()}${fellBack}, ${shape}${info.family ? `, ${info.family} prompt format` : ''}${prompt}` });
+  }
+
+  /** The engine process died (EngineClient's event); it is restarting unless it crashed in a loop. */
+  engineCrashed(crash: EngineCrash): void {
+    const name = this.info?.name ?? 'the model';
+    if (crash.restarting) this.status.set({ kind: 'restarting', model: name, reason: crash.reason });
+    else this.status.set({ kind: 'error', message: `The engine process stopped several times within a minute (${crash.reason}); it starts again with the next suggestion.` });
+    if (this.crashShown) return;
+    this.crashShown = true;
+    const lost = crash.lostRequests ? ` ${crash.lostRequests === 1 ? 'The request it was working on was' : `The ${crash.lostRequests} requests it was working on were`} lost.` : '';
+    void vscode.window
+      .showWarningMessage(`OverFill: the engine process stopped (${crash.reason}).${lost} ${crash.restarting ? `It is restarting with ${name}.` : 'It starts again with the next suggestion.'} The log has the details.`, 'Show Log')
+      .then((choice) => choice && this.log.show());
+  }
+
+  engineRestarted(info: ModelInfo): void {
+    this.info = info;
+    this.loading = Promise.resolve(info);
+    this.log.info(`The engine process restarted (pid ${this.client.pid ?? '?'}) with ${info.name} on ${info.provider}.`);
+    this.showReady(info);
+  }
+
+  engineRestartFailed(err: OverfillError): void {
+    this.info = undefined;
+    this.status.set({ kind: 'error', message: err.message });
+    this.errors.report(err, 'Reloading the model after the engine restarted');
   }
 
   private async ready(): Promise<ModelInfo> {
@@ -66,7 +110,7 @@ export class ModelController {
 
   async complete(request: CompletionRequest, signal: AbortSignal): Promise<CompletionResult> {
     const info = await this.ready();
-    this.status.set({ kind: 'working', model: info.name });
+    this.status.busy(info.name);
     try {
       return await this.client.complete(request, signal);
     } finally {

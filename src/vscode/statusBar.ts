@@ -1,10 +1,11 @@
-// Status bar item: what the engine is doing (loading / ready / working / error / off).
+// Status bar item: what the engine is doing (loading / ready / working / restarting / error / off).
 import * as vscode from 'vscode';
 
 export type EngineState =
   | { kind: 'loading'; model: string }
   | { kind: 'ready'; model: string; detail: string }
   | { kind: 'working'; model: string }
+  | { kind: 'restarting'; model: string; reason: string }
   | { kind: 'error'; message: string }
   | { kind: 'disabled' };
 
@@ -37,6 +38,11 @@ export class StatusBar implements vscode.Disposable {
         item.text = `$(sync~spin) OverFill: ${state.model}`;
         item.tooltip = 'Generating a suggestion…';
         break;
+      case 'restarting':
+        item.text = `$(loading~spin) OverFill: restarting`;
+        item.tooltip = `The engine process stopped (${state.reason}); a new one is loading ${state.model}…`;
+        item.backgroundColor = new vscode.ThemeColor('statusBarItem.warningBackground');
+        break;
       case 'error':
         item.text = '$(error) OverFill';
         item.tooltip = `OverFill error: ${state.message}\nClick to open the log.`;
@@ -47,6 +53,11 @@ export class StatusBar implements vscode.Disposable {
         item.tooltip = 'Inline completions are off (overfill.enable).';
         break;
     }
+  }
+
+  /** Working on a request: shown only over "ready" (loading, restarting and errors stay visible). */
+  busy(model: string): void {
+    if (this.kind === 'ready') this.set({ kind: 'working', model });
   }
 
   /** Back to ready after a request or re-enabling, unless a load or an error came meanwhile. */

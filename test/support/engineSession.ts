@@ -1,4 +1,4 @@
-// A whole engine session as the extension runs it, for the no-network test: the worker thread
+// A whole engine session as the extension runs it, for the no-network test: the engine process
 // loads the embedded pair, completes (with the file's path and a context chunk) and explains.
 // Run: node out/test/support/engineSession.js
 import * as path from 'path';
@@ -7,7 +7,7 @@ import { EngineClient } from '../../src/engine/engineClient';
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 
 async function main(): Promise<void> {
-  const client = new EngineClient(path.join(ROOT, 'out', 'src', 'engine', 'worker.js'));
+  const client = new EngineClient(path.join(ROOT, 'out', 'src', 'engine', 'engineProcess.js'));
   try {
     await client.load(path.join(ROOT, 'models', 'default'), 'auto');
     const completion = await client.complete({

@@ -1,5 +1,5 @@
-// Cancellation: an aborted signal stops generation between steps; through the worker, a new
-// completion cancels the previous one and the worker keeps serving.
+// Cancellation: an aborted signal stops generation between steps; through the engine process, a new
+// completion cancels the previous one and the engine process keeps serving.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { CompletionEngine } from '../../src/engine/completionEngine';
@@ -7,7 +7,7 @@ import { EngineClient } from '../../src/engine/engineClient';
 import { OverfillError } from '../../src/engine/errors';
 import { generate } from '../../src/engine/generate/generate';
 import { loadModelPair, type ModelPair } from '../../src/engine/runtime/loadModelPair';
-import { PAIR_A, readReference, WORKER_SCRIPT } from './fixtures';
+import { PAIR_A, readReference, ENGINE_SCRIPT } from './fixtures';
 
 const isAborted = (err: unknown): boolean => err instanceof OverfillError && err.code === 'ABORTED';
 
@@ -72,8 +72,8 @@ describe('warm-up after load', () => {
   });
 });
 
-describe('cancellation through the worker', () => {
-  const client = new EngineClient(WORKER_SCRIPT);
+describe('cancellation through the engine process', () => {
+  const client = new EngineClient(ENGINE_SCRIPT);
   before(() => client.load(PAIR_A, 'cpu'));
   after(() => client.dispose());
   const request = { prefix: 'function main() {\n  const total = ', suffix: '\n}\n', maxNewTokens: 400, contextTokens: 512, maxLines: 1000 };
@@ -86,14 +86,14 @@ describe('cancellation through the worker', () => {
     assert.ok(result.ids.length > 0 && result.ids.length <= 4);
   });
 
-  it('an AbortSignal cancels a request in the worker', async () => {
+  it('an AbortSignal cancels a request in the engine process', async () => {
     const controller = new AbortController();
     const pending = client.complete(request, controller.signal);
     controller.abort();
     await assert.rejects(pending, isAborted);
   });
 
-  it('the worker keeps serving after cancellations', async () => {
+  it('the engine process keeps serving after cancellations', async () => {
     const result = await client.complete({ ...request, maxNewTokens: 6 });
     assert.equal(result.mode, 'overfill');
     assert.ok(result.ids.length > 0);

@@ -15,7 +15,7 @@ export const PAIR_A_I8KV = path.join(FIXTURES, 'pair-a-i8kv');
 export const PAIR_B = path.join(FIXTURES, 'pair-b');
 export const MISMATCHED = path.join(FIXTURES, 'mismatched');
 export const MISMATCHED_DTYPE = path.join(FIXTURES, 'mismatched-dtype');
-export const WORKER_SCRIPT = path.join(REPO_ROOT, 'out', 'src', 'engine', 'worker.js');
+export const ENGINE_SCRIPT = path.join(REPO_ROOT, 'out', 'src', 'engine', 'engineProcess.js');
 
 export interface Reference {
   promptIds: number[];

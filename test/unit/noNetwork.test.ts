@@ -1,5 +1,5 @@
 // Private by default, checked at the syscall level: an engine session (load, complete, explain,
-// in its worker thread, with onnxruntime's native code) runs under strace, and the test fails if
+// in its engine process, with onnxruntime's native code) runs under strace, and the test fails if
 // any process or thread creates an AF_INET or AF_INET6 socket. A control run that does open one
 // shows that the trace would see it.
 import assert from 'node:assert/strict';

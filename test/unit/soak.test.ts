@@ -11,7 +11,7 @@ import { REPO_ROOT } from './fixtures';
 const GROWTH_MB = 100;
 
 describe('soak', () => {
-  it('400 requests through the worker: no errors, cancellations counted, memory bounded', () => {
+  it('400 requests through the engine process: no errors, cancellations counted, memory bounded', () => {
     const out = execFileSync(process.execPath, [path.join(REPO_ROOT, 'out', 'bench', 'soak.js'), '--requests', '400', '--json'], { encoding: 'utf8', timeout: 300_000 });
     const r = JSON.parse(out.trim().split('\n').pop()!) as { requests: number; errors: number; cancelled: number; rssMB: { afterWarmUp: number; end: number; peak: number }; p50Ms: number; firstErrors?: string[] };
     assert.equal(r.requests, 400);

@@ -142,7 +142,7 @@ function scripted(suggest: (req: CompletionRequest) => string, ms = 30, abortRep
         signal.addEventListener('abort', () => {
           clearTimeout(timer);
           backend.aborted++;
-          // The worker answers a cancel only when its current step ends.
+          // The engine answers a cancel only when its current step ends.
           setTimeout(() => reject(abortError()), abortReplyMs);
         });
       });

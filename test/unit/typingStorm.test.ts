@@ -1,13 +1,13 @@
 // A typing storm (30 keystrokes a second for 10 s) through the completion flow and the engine
 // worker, as in the extension host: the host's event loop is never blocked for more than 50 ms,
-// at most one model run is in flight, and the requests waiting on the worker do not pile up.
+// at most one model run is in flight, and the requests waiting on the engine do not pile up.
 import assert from 'node:assert/strict';
 import * as path from 'path';
 import { monitorEventLoopDelay } from 'perf_hooks';
 import { describe, it } from 'node:test';
 import { CompletionFlow, DEFAULT_FLOW_OPTIONS, type CompletionBackend } from '../../src/completion/completionFlow';
 import { EngineClient } from '../../src/engine/engineClient';
-import { REPO_ROOT, WORKER_SCRIPT } from './fixtures';
+import { REPO_ROOT, ENGINE_SCRIPT } from './fixtures';
 
 const KEYS_PER_SECOND = 30;
 const SECONDS = 10;
@@ -18,7 +18,7 @@ describe('typing storm', () => {
     ['no debounce: every keystroke starts a model run', { ...DEFAULT_FLOW_OPTIONS, debounceMs: 0 }],
   ] as const) {
     it(`${KEYS_PER_SECOND} keys/s for ${SECONDS} s, ${name}: event loop free, one model run at a time, no queue growth`, async (t) => {
-      const client = new EngineClient(WORKER_SCRIPT);
+      const client = new EngineClient(ENGINE_SCRIPT);
       await client.load(path.join(REPO_ROOT, 'models', 'default'), 'cpu');
       let live = 0;
       let maxLive = 0;
@@ -63,7 +63,7 @@ describe('typing storm', () => {
       t.diagnostic(`longest event-loop block ${maxBlockMs.toFixed(1)} ms, ${runs} model runs, at most ${maxLive} in flight, ${maxPending} waiting`);
       assert.ok(maxBlockMs < 50, `the event loop was blocked for ${maxBlockMs.toFixed(1)} ms`);
       assert.equal(maxLive, 1, `${maxLive} model runs were in flight at once`);
-      assert.ok(maxPending <= 2, `${maxPending} requests waited on the worker at once`);
+      assert.ok(maxPending <= 2, `${maxPending} requests waited on the engine at once`);
       assert.ok(runs >= 1 && runs <= KEYS_PER_SECOND * SECONDS, `${runs} model runs for ${KEYS_PER_SECOND * SECONDS} keystrokes`);
     });
   }

@@ -1,14 +1,18 @@
-// Worker-thread entry: owns the loaded model pair and runs every inference off the extension
-// host's main thread. A new completion request cancels the one before it (typing outruns
-// the model); explain requests run independently.
-import { parentPort } from 'worker_threads';
+// Engine process entry (started by EngineClient with child_process.fork): owns the loaded
+// model pair and runs every inference outside the extension host. A process, not a worker
+// thread, because a native abort in onnxruntime or a GPU driver ends the whole process it runs
+// in; here that is this process, which the client restarts. A new completion request cancels
+// the one before it (typing outruns the model); explain requests run independently.
 import { CompletionEngine } from './completionEngine';
 import { asOverfillError, isAbort, OverfillError } from './errors';
-import type { FromWorker, ToWorker } from './protocol';
+import type { FromEngine, ToEngine } from './protocol';
 
-const port = parentPort;
-if (!port) throw new Error('worker.ts must run in a worker thread');
+const channel = process.send?.bind(process);
+if (!channel) throw new Error('engineProcess.js must be started by EngineClient (child_process.fork with an IPC channel)');
+// The extension host went away (closed, crashed, killed): nothing is left to answer.
+process.on('disconnect', () => process.exit(0));
 
+/** The model requests run on; a failed load leaves the one before it in place. */
 let engine: Promise<CompletionEngine> | undefined;
 const running = new Map<number, AbortController>();
 let latestCompletion: number | undefined;
@@ -35,8 +39,8 @@ function warmUp(loaded: CompletionEngine): void {
     });
 }
 
-function send(message: FromWorker): void {
-  port!.postMessage(message);
+function send(message: FromEngine): void {
+  channel!(message);
 }
 
 function fail(id: number, err: unknown): void {
@@ -50,22 +54,22 @@ async function ready(): Promise<CompletionEngine> {
   return engine;
 }
 
-async function handle(msg: ToWorker): Promise<void> {
+async function handle(msg: ToEngine): Promise<void> {
   if (msg.type !== 'cancel') stopWarmUp();
   switch (msg.type) {
     case 'load': {
       for (const controller of running.values()) controller.abort();
       const previous = engine;
-      engine = CompletionEngine.load(msg.folder, msg.provider, { cpuThreads: msg.cpuThreads });
+      const next = CompletionEngine.load(msg.folder, msg.provider, { cpuThreads: msg.cpuThreads });
+      // Requests made during the load wait for it; if it fails they run on the previous model,
+      // which stays loaded (a failed switch must not leave the user without suggestions).
+      engine = next.catch((err) => (previous ? previous : Promise.reject(err)));
       engine.catch(() => undefined);
-      try {
-        const loaded = await engine;
-        send({ type: 'loaded', id: msg.id, info: loaded.info });
-        warmUp(loaded);
-      } finally {
-        // Released only after the aborted requests have left their sessions.
-        previous?.then((e) => e.dispose()).catch(() => undefined);
-      }
+      const loaded = await next;
+      send({ type: 'loaded', id: msg.id, info: loaded.info });
+      warmUp(loaded);
+      // Released only after the aborted requests have left their sessions.
+      previous?.then((e) => e.dispose()).catch(() => undefined);
       return;
     }
     case 'cancel':
@@ -98,6 +102,6 @@ async function handle(msg: ToWorker): Promise<void> {
   }
 }
 
-port.on('message', (msg: ToWorker) => {
+process.on('message', (msg: ToEngine) => {
   handle(msg).catch((err) => fail(msg.id, err));
 });

@@ -1,0 +1,59 @@
+// Settings as the extension reads them: out-of-range values are clamped, and each distinct
+// warning reaches the log once however often the settings are read again.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { readSettings, warnOnceEach, type SettingsSource } from '../../src/vscode/readSettings';
+
+/** A configuration with package.json's defaults for the keys used here, user values on top. */
+function source(user: Record<string, unknown>, workspace: Record<string, unknown> = {}): SettingsSource {
+  const defaults: Record<string, unknown> = { enable: true, maxNewTokens: 64, contextSize: 2048, cpuThreads: 0, maxLines: 8, debounceMs: null };
+  return {
+    get: <T>(key: string, fallback: T): T => (key in workspace ? workspace[key] : key in user ? user[key] : key in defaults ? defaults[key] : fallback) as T,
+    inspect: <T>(key: string) => ({ defaultValue: defaults[key] as T | undefined, globalValue: user[key] as T | undefined }),
+  };
+}
+
+describe('readSettings', () => {
+  it('huge contextSize and maxNewTokens are clamped, with one warning each across many reads', () => {
+    const warnings: string[] = [];
+    const warn = warnOnceEach((m) => warnings.push(m));
+    const config = source({ contextSize: 10_000_000, maxNewTokens: 1e9, cpuThreads: -3 });
+    for (let i = 0; i < 5; i++) {
+      const s = readSettings(config, warn);
+      assert.equal(s.contextSize, 32768);
+      assert.equal(s.maxNewTokens, 512);
+      assert.equal(s.cpuThreads, 0);
+    }
+    assert.deepEqual(warnings, [
+      'overfill.cpuThreads = -3 is outside 0..64; using 0.',
+      'overfill.maxNewTokens = 1000000000 is outside 1..512; using 512.',
+      'overfill.contextSize = 10000000 is outside 64..32768; using 32768.',
+    ]);
+  });
+
+  it('a value that is not a number falls back to the default and says so', () => {
+    const warnings: string[] = [];
+    const s = readSettings(source({ maxLines: 'many' }), (m) => warnings.push(m));
+    assert.equal(s.maxLines, 8);
+    assert.deepEqual(warnings, ['overfill.maxLines must be a number; using 8.']);
+  });
+
+  it('the model path and provider come from user settings only, never a workspace', () => {
+    const s = readSettings(source({ 'model.path': ' /models/mine ' }, { 'model.path': '/tmp/evil', executionProvider: 'cuda' }), () => undefined);
+    assert.equal(s.modelPath, '/models/mine');
+    assert.equal(s.executionProvider, 'auto');
+  });
+
+  it('an unknown provider is replaced by auto, with a warning', () => {
+    const warnings: string[] = [];
+    assert.equal(readSettings(source({ executionProvider: 'tpu' }), (m) => warnings.push(m)).executionProvider, 'auto');
+    assert.equal(warnings.length, 1);
+  });
+
+  it('warnOnceEach remembers a bounded number of warnings', () => {
+    const seen: string[] = [];
+    const warn = warnOnceEach((m) => seen.push(m), 3);
+    for (const m of ['a', 'b', 'a', 'c', 'd', 'b']) warn(m);
+    assert.deepEqual(seen, ['a', 'b', 'c']);
+  });
+});
