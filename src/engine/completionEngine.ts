@@ -11,7 +11,8 @@ import { explainChatText } from './prompt/chatPrompt';
 import { healingPicker, stripHealed } from './prompt/tokenHealing';
 import type { CompletionRequest, CompletionResult, ExplainRequest, ModelInfo } from './requests';
 import { loadModelPair, type ModelPair } from './runtime/loadModelPair';
-import type { ProviderSetting } from './runtime/providers';
+import { openWithFirstRunCheck } from './runtime/firstRunCheck';
+import type { ProviderFallback, ProviderName, ProviderSetting } from './runtime/providers';
 
 const DEFAULT_MAX_LINES = 8;
 /** Prompt caches kept (e.g. completions in two files, or a completion and an explanation). */
@@ -64,8 +65,15 @@ export class CompletionEngine {
     this.cache?.clear();
   }
 
+  /** Loads a pair; on a GPU provider it runs once first and falls back to the CPU if that fails. */
   static async load(folder: string, provider: ProviderSetting, options: EngineOptions = {}): Promise<CompletionEngine> {
     const t0 = performance.now();
+    const engine = await openWithFirstRunCheck((setting) => CompletionEngine.open(folder, setting, options, t0), provider);
+    engine.info.loadMs = Math.round(performance.now() - t0);
+    return engine;
+  }
+
+  private static async open(folder: string, provider: ProviderSetting, options: EngineOptions, t0: number): Promise<CompletionEngine> {
     const pair = await loadModelPair(folder, provider, options.cpuThreads ?? 0);
     const m = pair.manifest;
     return new CompletionEngine(pair, {
@@ -82,6 +90,20 @@ export class CompletionEngine {
       fallbacks: pair.fallbacks,
       loadMs: Math.round(performance.now() - t0),
     }, options);
+  }
+
+  /** One short run through the full model and (for a pair) the decoder: the first-run check. */
+  async firstRun(): Promise<void> {
+    const ids = Array.from({ length: 8 }, (_, i) => (i * 7919) % this.pair.manifest.vocabSize);
+    await this.exclusive(() => generate(this.pair, ids, { mode: this.modeFor('overfill'), maxNewTokens: 2, stopIds: new Set() }));
+  }
+
+  get provider(): ProviderName {
+    return this.pair.provider;
+  }
+
+  get fallbacks(): ProviderFallback[] {
+    return this.pair.fallbacks;
   }
 
   /** Prompt budget: the request's, within the model's context minus room to generate. */

@@ -15,6 +15,8 @@ export const PAIR_A_I8KV = path.join(FIXTURES, 'pair-a-i8kv');
 export const PAIR_B = path.join(FIXTURES, 'pair-b');
 export const MISMATCHED = path.join(FIXTURES, 'mismatched');
 export const MISMATCHED_DTYPE = path.join(FIXTURES, 'mismatched-dtype');
+/** Pair A whose full model declares int32 input_ids. */
+export const WRONG_IDS_DTYPE = path.join(FIXTURES, 'wrong-ids-dtype');
 export const ENGINE_SCRIPT = path.join(REPO_ROOT, 'out', 'src', 'engine', 'engineProcess.js');
 
 export interface Reference {

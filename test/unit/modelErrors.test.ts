@@ -5,7 +5,7 @@ import * as path from 'path';
 import { describe, it } from 'node:test';
 import { CompletionEngine } from '../../src/engine/completionEngine';
 import { OverfillError, type OverfillErrorCode } from '../../src/engine/errors';
-import { copyFixture, reseal, MISMATCHED, MISMATCHED_DTYPE, PAIR_A, PAIR_A_I8KV } from './fixtures';
+import { copyFixture, reseal, MISMATCHED, MISMATCHED_DTYPE, PAIR_A, PAIR_A_I8KV, WRONG_IDS_DTYPE } from './fixtures';
 
 async function loadError(folder: string): Promise<OverfillError> {
   try {
@@ -30,6 +30,10 @@ describe('model folder errors', () => {
 
   it('a decoder storing its KV as float16 beside a float32 full model: KV_LAYOUT_MISMATCH naming the dtype', async () => {
     expectCode(await loadError(MISMATCHED_DTYPE), 'KV_LAYOUT_MISMATCH', 'dtype', 'full.onnx has float32', 'decoder.onnx has float16');
+  });
+
+  it('a graph whose input_ids are int32, not int64: MODEL_INVALID at load, naming the input, rather than a failure on the first keystroke', async () => {
+    expectCode(await loadError(WRONG_IDS_DTYPE), 'MODEL_INVALID', 'full.onnx', '"input_ids" is int32', 'int64');
   });
 
   it('a manifest whose kv.dtype is not the graphs\': KV_LAYOUT_MISMATCH; an unknown kv.dtype: MODEL_INVALID', async () => {

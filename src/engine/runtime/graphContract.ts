@@ -30,6 +30,14 @@ export function readGraphLayout(session: ort.InferenceSession, io: IoNames, file
       throw new OverfillError('MODEL_INVALID', `${file} has no input "${name}": it does not follow the OverFill graph contract (HF/optimum names with KV cache). Re-export it with training/export.py.`);
     }
   }
+  // The engine feeds int64 ids, mask and positions; any other type would load and then fail on
+  // the first keystroke with onnxruntime's "Unexpected input data type".
+  for (const name of [io.inputIds, io.attentionMask, io.positionIds]) {
+    const type = tensorType(session.inputMetadata, name);
+    if (type !== undefined && type !== 'int64') {
+      throw new OverfillError('MODEL_INVALID', `${file}: input "${name}" is ${type}; the engine feeds int64 (the HF/optimum export convention). Re-export it with training/export.py, or with optimum's defaults.`);
+    }
+  }
   let numLayers = 0;
   while (session.inputNames.includes(layerName(io.pastKey, numLayers))) numLayers++;
   if (numLayers === 0) {
