@@ -93,7 +93,8 @@ export class EngineClient {
     this.stderrTail = [];
     proc.stderr?.setEncoding('utf8');
     proc.stderr?.on('data', (chunk: string) => {
-      for (const line of chunk.split('\n')) if (line.trim()) this.stderrTail.push(line.trim());
+      // onnxruntime colours its log lines: keep the text.
+      for (const line of chunk.replace(/\x1b\[[0-9;]*m/g, '').split('\n')) if (line.trim()) this.stderrTail.push(line.trim());
       if (this.stderrTail.length > STDERR_LINES) this.stderrTail.splice(0, this.stderrTail.length - STDERR_LINES);
     });
     proc.on('message', (msg: FromEngine) => this.onMessage(msg));
@@ -153,6 +154,8 @@ export class EngineClient {
         p.onText?.(msg.text);
         return;
       case 'loaded':
+        // What a load printed (a GPU provider failing to load) is explained by its fallbacks.
+        this.stderrTail = [];
         p.resolve(msg.info);
         break;
       case 'completed':

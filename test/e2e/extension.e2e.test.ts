@@ -22,6 +22,8 @@ const FILES = {
   'along.ts': 'export function perimeter(width: number, height: number): number {\n  return ',
   'helpers.ts': 'export function clampToRange(value: number, low: number, high: number): number {\n  return Math.min(high, Math.max(low, value));\n}\n',
   'main.ts': 'import { clampToRange } from "./helpers";\n\nexport const level = ',
+  'kept.ts': 'export function volume(width: number, height: number, depth: number): number {\n  const base',
+  'revived.ts': 'export function square(side: number): number {\n  const result',
 };
 /** code-server opens the scratch folder named so: repository-level prompts carry its name. */
 const WORKSPACE_NAME = 'workspace';
@@ -89,6 +91,41 @@ async function waitFor(check: () => Promise<boolean> | boolean, what: string, ti
 
 async function statusBarShows(page: Page, text: string): Promise<void> {
   await page.locator('.statusbar-item', { hasText: text }).first().waitFor({ timeout: 90_000 });
+}
+
+async function notificationShows(page: Page, text: string): Promise<void> {
+  await page.locator('.notification-toast', { hasText: text }).first().waitFor({ timeout: 60_000 });
+}
+
+/** The engine process the extension runs now, from its log line "Engine process started (pid N)". */
+function enginePid(session: Session): number {
+  const pids = [...overfillLog(session).matchAll(/Engine process started \(pid (\d+)\)/g)].map((m) => Number(m[1]));
+  const alive = pids.filter((pid) => fs.existsSync(`/proc/${pid}`));
+  assert.equal(alive.length, 1, `engine processes alive: ${alive.join(', ')} (of ${pids.join(', ')})`);
+  return alive[0];
+}
+
+/** Inodes of the sockets `pid` holds, and of those the IPv4/IPv6 TCP and UDP sockets in its network namespace. */
+function socketsOf(pid: number): { all: string[]; inet: string[] } {
+  const all: string[] = [];
+  for (const fd of fs.readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      const m = /^socket:\[(\d+)\]$/.exec(fs.readlinkSync(`/proc/${pid}/fd/${fd}`));
+      if (m) all.push(m[1]);
+    } catch {
+      // closed while listing
+    }
+  }
+  const inetInodes = new Set<string>();
+  for (const table of ['tcp', 'tcp6', 'udp', 'udp6', 'raw', 'raw6']) {
+    const file = `/proc/${pid}/net/${table}`;
+    if (!fs.existsSync(file)) continue;
+    for (const line of fs.readFileSync(file, 'utf8').split('\n').slice(1)) {
+      const inode = line.trim().split(/\s+/)[9];
+      if (inode) inetInodes.add(inode);
+    }
+  }
+  return { all, inet: all.filter((i) => inetInodes.has(i)) };
 }
 
 async function openFile(page: Page, name: string): Promise<void> {
@@ -264,6 +301,40 @@ describe('OverFill Code in VS Code (code-server)', { timeout: 600_000 }, () => {
     await statusBarShows(session.page, 'OverFill: qwen2-overfill');
     const { ghost, saved } = await typeAcceptSave(session, 'units.ts');
     assert.ok(ghost.length > 0, 'no ghost text');
+    assert.equal(saved, prefix + expected);
+  });
+
+  it('the engine runs in its own process, which holds no internet socket after loading, completing and explaining', () => {
+    const pid = enginePid(session);
+    assert.match(fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8'), /engineProcess\.js/);
+    const { all, inet } = socketsOf(pid);
+    // Its IPC channel to the extension host is a Unix socket: seeing it shows the fds were read.
+    assert.ok(all.length > 0, 'no socket at all: the IPC channel should be one');
+    assert.deepEqual(inet, [], `the engine process holds TCP/UDP sockets: ${inet.join(', ')}`);
+  });
+
+  it('a model folder that fails to load keeps the working model, and says so', async () => {
+    const prefix = FILES['kept.ts'] + TYPED;
+    const expected = await engineSuggestion(CONVERTED_QWEN2, prefix, 'kept.ts');
+    assert.ok(expected.length > 0, 'the converted pair suggests nothing for this prompt: choose another one');
+    fs.writeFileSync(session.machineSettings, JSON.stringify({ 'overfill.model.path': path.join(session.workspace, 'no-such-model') }, null, 2));
+    await notificationShows(session.page, 'Still using qwen2-overfill');
+    await statusBarShows(session.page, 'OverFill: qwen2-overfill');
+    const { saved } = await typeAcceptSave(session, 'kept.ts');
+    assert.equal(saved, prefix + expected);
+  });
+
+  it('the engine process killed: the extension host lives on, the user is told, the model is reloaded and suggests again', async () => {
+    const prefix = FILES['revived.ts'] + TYPED;
+    const expected = await engineSuggestion(CONVERTED_QWEN2, prefix, 'revived.ts');
+    assert.ok(expected.length > 0, 'the converted pair suggests nothing for this prompt: choose another one');
+    const pid = enginePid(session);
+    process.kill(pid, 'SIGKILL');
+    await notificationShows(session.page, 'the engine process stopped (signal SIGKILL)');
+    await waitFor(() => /The engine process restarted \(pid \d+\) with qwen2-overfill/.test(overfillLog(session)), 'the restart with the model reloaded');
+    assert.notEqual(enginePid(session), pid);
+    await statusBarShows(session.page, 'OverFill: qwen2-overfill');
+    const { saved } = await typeAcceptSave(session, 'revived.ts');
     assert.equal(saved, prefix + expected);
   });
 });
