@@ -20,7 +20,12 @@ const otherDefault = path.join(ROOT, 'test', 'fixtures', 'generated', 'pair-b');
 const other = path.resolve(opt('other', fs.existsSync(path.join(otherDefault, 'overfill.json')) ? otherDefault : model));
 const EXPLAIN_EVERY = 250;
 
-const rssMb = (): number => Math.round(process.memoryUsage.rss() / 1024 / 1024);
+/** Resident memory of a process from /proc (Linux), in MB. */
+function processRssMb(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : 0;
+}
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Texts to type into: held-out files, our own sources, a 50k-line file and a 2 MB single line. */
@@ -45,6 +50,8 @@ function requestAt(text: string, at: number): CompletionRequest {
 async function main(): Promise<void> {
   const client = new EngineClient(path.join(ROOT, 'out', 'src', 'engine', 'engineProcess.js'));
   await client.load(model, 'cpu');
+  // What the extension costs: the host side (this process stands in for it) plus the engine process.
+  const rssMb = (): number => Math.round(process.memoryUsage.rss() / 1024 / 1024 + processRssMb(client.pid));
   await sleep(3000); // the engine's own warm-up
   const texts = documents();
   const r = seededRandom(7);

@@ -1,7 +1,12 @@
 // The text around the cursor, read line by line up to a character budget, so a 50k-line file
 // costs no more than a small one; binary-looking text is refused.
-import * as vscode from 'vscode';
 import { looksBinary } from '../completion/textChecks';
+
+/** What is read of a document (vscode.TextDocument fits; the tests pass plain lines). */
+export interface DocumentLines {
+  readonly lineCount: number;
+  lineAt(line: number): { readonly text: string };
+}
 
 /**
  * The window's first line moves in steps of this many lines: while the user types, the text
@@ -16,7 +21,7 @@ export interface DocumentWindow {
   suffix: string;
 }
 
-export function readDocumentWindow(document: vscode.TextDocument, position: vscode.Position, maxChars: number): DocumentWindow | undefined {
+export function readDocumentWindow(document: DocumentLines, position: { readonly line: number; readonly character: number }, maxChars: number): DocumentWindow | undefined {
   const current = document.lineAt(position.line).text;
   // A minified file is one huge line: only its part near the cursor is read.
   // Its start moves in steps, as the engine's cuts do, so the cached prompt KV stays usable.

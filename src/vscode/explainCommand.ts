@@ -8,22 +8,34 @@ import type { SettingsStore } from './settings';
 export const EXPLAIN_SCHEME = 'overfill-explain';
 const CHARS_PER_TOKEN = 8;
 
-/** Serves the explanation documents; each update re-renders the open view. */
+/** Explanations kept at most, open or not; the oldest is dropped first. */
+const MAX_EXPLANATIONS = 20;
+
+/**
+ * Serves the explanation documents; each update re-renders the open view. An explanation's
+ * text is released when VS Code closes its document (which it does some time after its tab).
+ */
 export class ExplainDocuments implements vscode.TextDocumentContentProvider {
   private readonly texts = new Map<string, string>();
   private readonly emitter = new vscode.EventEmitter<vscode.Uri>();
   readonly onDidChange = this.emitter.event;
+  private readonly closing = vscode.workspace.onDidCloseTextDocument((doc) => {
+    if (doc.uri.scheme === EXPLAIN_SCHEME) this.texts.delete(doc.uri.toString());
+  });
 
   provideTextDocumentContent(uri: vscode.Uri): string {
     return this.texts.get(uri.toString()) ?? '';
   }
 
   set(uri: vscode.Uri, text: string): void {
-    this.texts.set(uri.toString(), text);
+    const key = uri.toString();
+    if (!this.texts.has(key) && this.texts.size >= MAX_EXPLANATIONS) this.texts.delete(this.texts.keys().next().value as string);
+    this.texts.set(key, text);
     this.emitter.fire(uri);
   }
 
   dispose(): void {
+    this.closing.dispose();
     this.emitter.dispose();
   }
 }
