@@ -329,11 +329,27 @@ describe('OverFill Code in VS Code (code-server)', { timeout: 600_000 }, () => {
     const expected = await engineSuggestion(CONVERTED_QWEN2, prefix, 'revived.ts');
     assert.ok(expected.length > 0, 'the converted pair suggests nothing for this prompt: choose another one');
     const pid = enginePid(session);
+    // The restarting state lasts as long as the reload (a second or two): record every text the
+    // status bar shows rather than poll for it.
+    // (A string: this project's TypeScript has no DOM types; it runs in the page.)
+    await session.page.evaluate(`(() => {
+      window.overfillStatusTexts = [];
+      const bar = document.querySelector('.part.statusbar');
+      new MutationObserver(() => {
+        for (const item of bar.querySelectorAll('.statusbar-item')) {
+          const text = item.innerText;
+          const seen = window.overfillStatusTexts;
+          if (text.includes('OverFill') && seen[seen.length - 1] !== text) seen.push(text);
+        }
+      }).observe(bar, { subtree: true, childList: true, characterData: true });
+    })()`);
     process.kill(pid, 'SIGKILL');
     await notificationShows(session.page, 'the engine process stopped (signal SIGKILL)');
     await waitFor(() => /The engine process restarted \(pid \d+\) with qwen2-overfill/.test(overfillLog(session)), 'the restart with the model reloaded');
     assert.notEqual(enginePid(session), pid);
     await statusBarShows(session.page, 'OverFill: qwen2-overfill');
+    const shown = (await session.page.evaluate('window.overfillStatusTexts')) as string[];
+    assert.ok(shown.some((t) => t.includes('OverFill: restarting')), `the status bar showed ${JSON.stringify(shown)}`);
     const { saved } = await typeAcceptSave(session, 'revived.ts');
     assert.equal(saved, prefix + expected);
   });
