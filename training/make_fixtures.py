@@ -86,7 +86,12 @@ def main() -> None:
                   reference=False, fim_order="spm")
         quantize_folder(a.default, a.default)
     else:
-        make_pair(os.path.join(a.out, "pair-a"), TINY, 1, tok_dir, tok, "fixture-a", "tiny random pair A")
+        full_a, decoder_a = make_pair(os.path.join(a.out, "pair-a"), TINY, 1, tok_dir, tok, "fixture-a", "tiny random pair A")
+        # Pair A's full model and decoder for llama.cpp (the benchmark's comparison; its parity test).
+        from training.gguf import write_llama_gguf
+        os.makedirs(os.path.join(a.out, "gguf"), exist_ok=True)
+        for role, module in (("full", full_a), ("decoder", decoder_a)):
+            write_llama_gguf(module.eval(), os.path.join(a.out, "pair-a", "tokenizer.json"), os.path.join(a.out, "gguf", f"pair-a-{role}.f32.gguf"), "f32", f"fixture-a-{role}")
         make_pair(os.path.join(a.out, "pair-b"), TINY, 2, tok_dir, tok, "fixture-b", "tiny random pair B")
         # Pair A with int8 weights; its reference.json stays the fp32 one.
         quantize_folder(os.path.join(a.out, "pair-a"), os.path.join(a.out, "pair-a-int8"))
