@@ -15,6 +15,7 @@ import { GENERATION_MODES, type GenerationMode } from '../src/engine/generate/ge
 import { cpuThreads, type ProviderSetting } from '../src/engine/runtime/providers';
 import { option } from './common';
 import { replay } from './replay';
+import { vsLlamaCpp } from './vsLlamaCpp';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const args = process.argv.slice(2);
@@ -187,7 +188,7 @@ async function main(): Promise<void> {
   }
 }
 
-(args.includes('--replay') ? replay(args) : main()).catch((err) => {
+(args.includes('--replay') ? replay(args) : args.includes('--vs-llamacpp') ? vsLlamaCpp(args) : main()).catch((err) => {
   console.error(err);
   process.exit(1);
 });

@@ -45,7 +45,7 @@ def qwen_05b_pair(out: str) -> str:
                                vocab_size=151936, max_position=32768, seed=5)
     subprocess.run([sys.executable, "-m", "training.convert", "--hf", ckpt, "--out", pair, "--data", os.path.join(ROOT, "training"),
                     "--keep", "0.55", "--steps", "0", "--calib-samples", "4", "--seq-len", "128", "--eval-batches", "0",
-                    "--name", "qwen2.5-coder-0.5b-shape"], check=True, cwd=ROOT)
+                    "--name", "qwen2.5-coder-0.5b-shape", "--gguf", "f32", "q8_0"], check=True, cwd=ROOT)
     shutil.rmtree(ckpt)
     return pair
 
@@ -92,6 +92,14 @@ def main() -> None:
                    fim_order="spm", kv_dtype="int8")
         quantized(staging, kv8, "rand-150m-int8-kv8")
         shutil.rmtree(staging)
+    # The same weights for llama.cpp (npm run bench -- --vs-llamacpp): F32 and Q8_0, full and decoder.
+    gguf_dir = os.path.join(fp32, "gguf")
+    if not os.path.exists(os.path.join(gguf_dir, "decoder.q8_0.gguf")):
+        from training.gguf import write_llama_gguf
+        os.makedirs(gguf_dir, exist_ok=True)
+        for kind in ("f32", "q8_0"):
+            for role, module in zip(("full", "decoder"), pair()):
+                write_llama_gguf(module.eval(), os.path.join(fp32, "tokenizer.json"), os.path.join(gguf_dir, f"{role}.{kind}.gguf"), kind, f"rand-150m-{role}")
     print(json.dumps({"pairs": [fp32, int8, kv8, qwen_05b_pair(a.out)]}))
 
 

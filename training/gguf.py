@@ -3,6 +3,7 @@ so the benchmark can put OverFill Code and llama.cpp side by side on one model.
 
 Writes GGUF version 3 for llama.cpp's `llama` architecture: hyperparameters, the tokenizer
 (byte-level BPE as `gpt2`, from the pair's tokenizer.json), and the tensors in F32, F16 or Q8_0.
+RoPE scaling (linear, llama3) is written as llama.cpp's per-frequency `rope_freqs` factors.
 Two things differ from our PyTorch layout:
   - llama.cpp's `llama` RoPE rotates adjacent pairs (x[2i], x[2i+1]); ours, like Hugging Face's,
     rotates halves (x[i], x[i + d/2]). The q and k projection rows (and biases) are reordered per
@@ -24,7 +25,7 @@ from typing import Dict, List, Tuple
 
 import numpy as np
 
-from training.model import LlamaLM, ModelConfig
+from training.model import LlamaLM, ModelConfig, rope_inv_freq
 
 GGUF_MAGIC = b"GGUF"
 GGUF_VERSION = 3
@@ -182,10 +183,6 @@ def tokenizer_metadata(tokenizer_json: str, vocab_size: int, pre: str) -> Dict[s
 def write_llama_gguf(model: LlamaLM, tokenizer_json: str, out: str, kind: str = "f32", name: str = "overfill", pre: str = "default") -> str:
     """model's weights as a llama.cpp `llama` GGUF at `out` (f32, f16 or q8_0 matrices)."""
     cfg: ModelConfig = model.cfg
-    if cfg.rope_scaling:
-        raise ValueError("rope_scaling is not written to GGUF yet; export a model without it")
-    if cfg.mlp_bias:
-        raise ValueError("llama.cpp's llama architecture has no MLP biases")
     sd = {k: v.detach().float().cpu().numpy() for k, v in model.state_dict().items()}
     w = GgufWriter()
     w.add("general.architecture", "llama")
@@ -209,6 +206,11 @@ def write_llama_gguf(model: LlamaLM, tokenizer_json: str, out: str, kind: str = 
         w.add(key, value)
 
     w.add_tensor("token_embd.weight", sd["embed_tokens.weight"], kind)
+    if cfg.rope_scaling:
+        # llama.cpp divides each RoPE frequency by rope_freqs[i]: the default frequencies over
+        # the scaled ones (rope_inv_freq) express linear and llama3 scaling alike.
+        default = 1.0 / (cfg.rope_theta ** (np.arange(0, cfg.head_dim, 2, dtype=np.float32) / cfg.head_dim))
+        w.add_tensor("rope_freqs.weight", (default / rope_inv_freq(cfg).numpy()).astype(np.float32), "f32")
     for i in range(cfg.num_layers):
         p = f"layers.{i}."
         b = f"blk.{i}."
@@ -227,6 +229,9 @@ def write_llama_gguf(model: LlamaLM, tokenizer_json: str, out: str, kind: str = 
         w.add_tensor(b + "ffn_gate.weight", sd[p + "mlp.gate_proj.weight"], kind)
         w.add_tensor(b + "ffn_up.weight", sd[p + "mlp.up_proj.weight"], kind)
         w.add_tensor(b + "ffn_down.weight", sd[p + "mlp.down_proj.weight"], kind)
+        if cfg.mlp_bias:
+            for ours, theirs in (("gate_proj", "ffn_gate"), ("up_proj", "ffn_up"), ("down_proj", "ffn_down")):
+                w.add_tensor(b + theirs + ".bias", sd[p + f"mlp.{ours}.bias"], "f32")
     w.add_tensor("output_norm.weight", sd["norm.weight"], "f32")
     if not cfg.tie_embeddings:
         w.add_tensor("output.weight", sd["lm_head.weight"], kind)

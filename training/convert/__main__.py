@@ -94,6 +94,8 @@ def main() -> None:
     ap.add_argument("--eval-batches", type=int, default=8, help="held-out batches for the model card's handoff losses (0: skip)")
     ap.add_argument("--name", help="pair name shown in the editor (default: the checkpoint folder's name + -overfill)")
     ap.add_argument("--threads", type=int, default=0, help="CPU threads (default: every core)")
+    ap.add_argument("--gguf", choices=["f32", "f16", "q8_0"], nargs="+", default=[],
+                    help="also write the full model and the decoder as GGUF for llama.cpp (benchmarks on the same weights): full.TYPE.gguf, decoder.TYPE.gguf in --out/gguf")
     a = ap.parse_args()
     try:
         summary = convert(a)
@@ -180,6 +182,17 @@ def convert(a) -> dict:
                fim_order=detected["fimOrder"], tokens=detected["tokens"],
                extra={"family": detected["family"], "source": {"checkpoint": os.path.abspath(a.hf), "architecture": raw["architectures"][0],
                                                               "licence": licence}, "keep": a.keep})
+    if a.gguf:
+        from training.gguf import write_llama_gguf
+        gguf_dir = os.path.join(a.out, "gguf")  # the engine reads only what overfill.json names
+        os.makedirs(gguf_dir, exist_ok=True)
+        family = detected["family"] or ""
+        # llama.cpp's name for the pre-tokenizer (its regex); ids are what the benchmark feeds, but the vocabulary must load.
+        pre = "qwen2" if family.startswith("qwen") else "llama-bpe" if family.startswith("llama3") else "default"
+        for kind in a.gguf:
+            for role, module in (("full", full), ("decoder", decoder)):
+                write_llama_gguf(module, os.path.join(a.hf, "tokenizer.json"), os.path.join(gguf_dir, f"{role}.{kind}.gguf"), kind, f"{name}-{role}", pre)
+        log(f"GGUF for llama.cpp: {', '.join(sorted(os.listdir(gguf_dir)))} in {gguf_dir}")
     if a.weights == "int8":
         quantize_folder(a.out, a.out)
     data = {**counts, "trainTokens": int(len(train_ids)), "valTokens": int(len(val_ids))}

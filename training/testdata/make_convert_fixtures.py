@@ -56,8 +56,10 @@ def reference_prompt(tok: HfTokenizer, model: NumpyLlama, allowed: int, bos) -> 
 
 
 def convert(ckpt: str, out: str, weights: str) -> None:
+    # fp32 pairs also get GGUF files of the same weights: llama.cpp's parity test (llamaCppParity.test.ts).
+    gguf = ["--gguf", "f32"] if weights == "fp32" else []
     subprocess.run([sys.executable, "-m", "training.convert", "--hf", ckpt, "--out", out, "--data", os.path.join(ROOT, "training"),
-                    "--steps", "3", "--seq-len", "64", "--batch", "2", "--calib-samples", "8", "--weights", weights],
+                    "--steps", "3", "--seq-len", "64", "--batch", "2", "--calib-samples", "8", "--weights", weights, *gguf],
                    check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
 
 
