@@ -11,6 +11,7 @@ import * as path from 'path';
 import { CompletionEngine } from '../src/engine/completionEngine';
 import type { GenerationMode } from '../src/engine/generate/generate';
 import { cpuThreads } from '../src/engine/runtime/providers';
+import { chartSvg } from './chartVsLlamaCpp';
 import { option } from './common';
 import { LlamaCppModel } from './llamaCpp';
 
@@ -221,6 +222,7 @@ export async function vsLlamaCpp(args: string[]): Promise<void> {
   fs.writeFileSync(path.join(out, 'vs-llamacpp.json'), JSON.stringify(result, null, 1));
   const md = markdown(date, machine, threads, results);
   fs.writeFileSync(path.join(out, 'vs-llamacpp.md'), md);
+  fs.writeFileSync(path.join(out, 'vs-llamacpp.svg'), chartSvg(results, `OverFill Code vs llama.cpp, same weights (${date}, ${machine}, ${threads} threads; p50, lower is better)`));
   console.log(md);
 }
 
