@@ -1,6 +1,6 @@
 // OverFill Code next to llama.cpp (what llama.vscode runs) on the same weights, the same raw
 // prompt ids and the same thread count, in one run, interleaved:
-//   npm run bench -- --vs-llamacpp [--samples 4] [--configs 150m-fp32,150m-int8,qwen0.5b-int8] [--json]
+//   npm run bench -- --vs-llamacpp [--samples N (default 6, 8, 3)] [--configs 150m-fp32,150m-int8,qwen0.5b-int8] [--json]
 // Rows: our OverFill pair and our full model alone; llama.cpp's full model and, for reference,
 // the decoder alone. Quantization on each side is named with its figures. The GGUF files are
 // written from the same modules as the ONNX pairs (bench/make_bench_pairs.py, training/gguf.py).
@@ -12,7 +12,7 @@ import { CompletionEngine } from '../src/engine/completionEngine';
 import type { GenerationMode } from '../src/engine/generate/generate';
 import { cpuThreads } from '../src/engine/runtime/providers';
 import { chartSvg } from './chartVsLlamaCpp';
-import { option } from './common';
+import { option, percentile } from './common';
 import { LlamaCppModel } from './llamaCpp';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -29,9 +29,9 @@ interface Config {
   samples: number;
 }
 const CONFIGS: Config[] = [
-  { name: '150m-fp32', pair: 'rand-150m-fp32', full: 'rand-150m-fp32/gguf/full.f32.gguf', decoder: 'rand-150m-fp32/gguf/decoder.f32.gguf', quant: 'ours fp32 / llama.cpp F32', samples: 4 },
-  { name: '150m-int8', pair: 'rand-150m-int8', full: 'rand-150m-fp32/gguf/full.q8_0.gguf', decoder: 'rand-150m-fp32/gguf/decoder.q8_0.gguf', quant: 'ours int8 blocks of 32 (MatMulNBits, float32 KV) / llama.cpp Q8_0 (F16 KV)', samples: 4 },
-  { name: 'qwen0.5b-int8', pair: 'qwen2.5-coder-0.5b-shape', full: 'qwen2.5-coder-0.5b-shape/gguf/full.q8_0.gguf', decoder: 'qwen2.5-coder-0.5b-shape/gguf/decoder.q8_0.gguf', quant: 'ours int8 blocks of 32 (MatMulNBits, float32 KV) / llama.cpp Q8_0 (F16 KV)', samples: 2 },
+  { name: '150m-fp32', pair: 'rand-150m-fp32', full: 'rand-150m-fp32/gguf/full.f32.gguf', decoder: 'rand-150m-fp32/gguf/decoder.f32.gguf', quant: 'ours fp32 / llama.cpp F32', samples: 6 },
+  { name: '150m-int8', pair: 'rand-150m-int8', full: 'rand-150m-fp32/gguf/full.q8_0.gguf', decoder: 'rand-150m-fp32/gguf/decoder.q8_0.gguf', quant: 'ours int8 blocks of 32 (MatMulNBits, float32 KV) / llama.cpp Q8_0 (F16 KV)', samples: 8 },
+  { name: 'qwen0.5b-int8', pair: 'qwen2.5-coder-0.5b-shape', full: 'qwen2.5-coder-0.5b-shape/gguf/full.q8_0.gguf', decoder: 'qwen2.5-coder-0.5b-shape/gguf/decoder.q8_0.gguf', quant: 'ours int8 blocks of 32 (MatMulNBits, float32 KV) / llama.cpp Q8_0 (F16 KV)', samples: 3 },
 ];
 const ENGINES = ['overfill', 'ours-full', 'llama-full', 'llama-decoder'] as const;
 type EngineName = (typeof ENGINES)[number];
@@ -66,8 +66,6 @@ function llama(model: LlamaCppModel): Side {
   return { run: (prompt, n, reuse) => model.generate(prompt, n, reuse), dispose: () => model.dispose() };
 }
 
-const p50 = (xs: number[]): number => +[...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)].toFixed(2);
-const p95 = (xs: number[]): number => +[...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil(0.95 * xs.length) - 1)].toFixed(2);
 
 /** Prompts of our tokenizer's ids: FIM prompts for cursors in long source files, cut to `tokens`. */
 function prompts(engine: CompletionEngine, tokens: number, count: number): number[][] {
@@ -132,7 +130,7 @@ async function measureConfig(config: Config, threads: number, samples: number) {
   const info = engine.info;
   for (const side of Object.values(sides)) await side!.dispose();
   await engine.dispose();
-  const stats = Object.fromEntries(ENGINES.map((e) => [e, Object.fromEntries(METRICS.map((m) => [m, { p50: p50(rows[e][m]), p95: p95(rows[e][m]) }]))])) as Record<EngineName, Record<Metric, { p50: number; p95: number }>>;
+  const stats = Object.fromEntries(ENGINES.map((e) => [e, Object.fromEntries(METRICS.map((m) => [m, { p50: percentile(rows[e][m], 0.5), p95: percentile(rows[e][m], 0.95) }]))])) as Record<EngineName, Record<Metric, { p50: number; p95: number }>>;
   const ratio = (e: EngineName, vs: EngineName, m: Metric): number => +(stats[e][m].p50 / stats[vs][m].p50).toFixed(3);
   return {
     name: config.name,
