@@ -68,12 +68,12 @@ export class CompletionEngine {
   /** Loads a pair; on a GPU provider it runs once first and falls back to the CPU if that fails. */
   static async load(folder: string, provider: ProviderSetting, options: EngineOptions = {}): Promise<CompletionEngine> {
     const t0 = performance.now();
-    const engine = await openWithFirstRunCheck((setting) => CompletionEngine.open(folder, setting, options, t0), provider);
+    const engine = await openWithFirstRunCheck((setting) => CompletionEngine.open(folder, setting, options), provider);
     engine.info.loadMs = Math.round(performance.now() - t0);
     return engine;
   }
 
-  private static async open(folder: string, provider: ProviderSetting, options: EngineOptions, t0: number): Promise<CompletionEngine> {
+  private static async open(folder: string, provider: ProviderSetting, options: EngineOptions): Promise<CompletionEngine> {
     const pair = await loadModelPair(folder, provider, options.cpuThreads ?? 0);
     const m = pair.manifest;
     return new CompletionEngine(pair, {
@@ -88,7 +88,7 @@ export class CompletionEngine {
       decoderParams: m.kind === 'full-only' ? undefined : m.decoder.params,
       contextLength: m.contextLength,
       fallbacks: pair.fallbacks,
-      loadMs: Math.round(performance.now() - t0),
+      loadMs: 0, // set by load(), which times the first-run check too
     }, options);
   }
 

@@ -4,7 +4,7 @@
 // in; here that is this process, which the client restarts. A new completion request cancels
 // the one before it (typing outruns the model); explain requests run independently.
 import { CompletionEngine } from './completionEngine';
-import { asOverfillError, isAbort, OverfillError } from './errors';
+import { asOverfillError, OverfillError } from './errors';
 import type { FromEngine, ToEngine } from './protocol';
 
 const channel = process.send?.bind(process);
@@ -43,10 +43,9 @@ function send(message: FromEngine): void {
   channel!(message);
 }
 
+/** Answers a request with its error. Not logged here: the caller reports it, counting repeats (one a keystroke otherwise). */
 function fail(id: number, err: unknown): void {
-  const e = asOverfillError(err, 'ENGINE_CRASHED', 'The engine failed');
-  send({ type: 'failed', id, error: e.toJSON() });
-  if (!isAbort(e)) send({ type: 'log', level: 'error', message: `[${e.code}] ${e.message}` });
+  send({ type: 'failed', id, error: asOverfillError(err, 'ENGINE_CRASHED', 'The engine failed').toJSON() });
 }
 
 async function ready(): Promise<CompletionEngine> {
