@@ -9,13 +9,26 @@ interface Sequence {
   clearHistory(): Promise<void>;
   adaptStateToTokens(tokens: number[], allowShift?: boolean): Promise<void>;
   evaluate(tokens: number[], options?: { temperature?: number }): AsyncGenerator<number, void, void>;
+  evaluateWithMetadata(
+    tokens: number[],
+    metadata: { probabilities: true },
+    options: { temperature: number; topK: number; topP: number; minP: number },
+  ): AsyncGenerator<{ token: number; probabilities: Map<number, number> }, void, void | number>;
 }
 interface Context {
   getSequence(): Sequence;
   dispose(): Promise<void>;
 }
 interface Model {
-  createContext(options: { contextSize: number; threads: number; batchSize?: number; sequences?: number }): Promise<Context>;
+  createContext(options: {
+    contextSize: number;
+    threads: number;
+    batchSize?: number;
+    sequences?: number;
+    flashAttention?: boolean;
+    experimentalKvCacheKeyType?: 'F32';
+    experimentalKvCacheValueType?: 'F32';
+  }): Promise<Context>;
   dispose(): Promise<void>;
 }
 interface Llama {
@@ -43,6 +56,16 @@ export interface LlamaRun {
 
 let llama: Promise<Llama> | undefined;
 
+export interface LlamaCppOptions {
+  threads: number;
+  contextSize: number;
+  /**
+   * Float32 throughout: no flash attention (its CPU kernel rounds to float16) and a float32 KV
+   * cache. For parity checks; the benchmark keeps llama.cpp's defaults, as its users run it.
+   */
+  exact?: boolean;
+}
+
 /** One llama.cpp model with one sequence, on the CPU with `threads` threads. */
 export class LlamaCppModel {
   private constructor(
@@ -51,10 +74,11 @@ export class LlamaCppModel {
     private readonly sequence: Sequence,
   ) {}
 
-  static async load(file: string, options: { threads: number; contextSize: number }): Promise<LlamaCppModel> {
+  static async load(file: string, options: LlamaCppOptions): Promise<LlamaCppModel> {
     llama ??= importEsm('node-llama-cpp').then((m) => m.getLlama({ gpu: false, build: 'never', logLevel: 'error', maxThreads: options.threads }));
     const model = await (await llama).loadModel({ modelPath: path.resolve(file), gpuLayers: 0 });
-    const context = await model.createContext({ contextSize: options.contextSize, threads: options.threads, sequences: 1 });
+    const exact = options.exact ? ({ flashAttention: false, experimentalKvCacheKeyType: 'F32', experimentalKvCacheValueType: 'F32' } as const) : {};
+    const context = await model.createContext({ contextSize: options.contextSize, threads: options.threads, sequences: 1, ...exact });
     return new LlamaCppModel(model, context, context.getSequence());
   }
 
@@ -82,6 +106,27 @@ export class LlamaCppModel {
       if (ids.length >= newTokens) break;
     }
     return { ids, ttftMs, totalMs: performance.now() - t0, reused };
+  }
+
+  /**
+   * The next-token distribution after `prompt` and after each of `ids` fed in turn (teacher
+   * forcing: llama.cpp follows our tokens, not its own): `ids.length` softmaxes over the whole
+   * vocabulary, at temperature 1 with no top-k, top-p or min-p cut.
+   */
+  async distributions(prompt: number[], ids: readonly number[]): Promise<Map<number, number>[]> {
+    await this.sequence.clearHistory();
+    const out: Map<number, number>[] = [];
+    const steps = this.sequence.evaluateWithMetadata(prompt, { probabilities: true }, { temperature: 1, topK: 0, topP: 1, minP: 0 });
+    try {
+      let step = await steps.next();
+      while (!step.done && out.length < ids.length) {
+        out.push(step.value.probabilities);
+        step = await steps.next(ids[out.length - 1]);
+      }
+    } finally {
+      await steps.return();
+    }
+    return out;
   }
 
   async dispose(): Promise<void> {
