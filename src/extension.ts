@@ -3,14 +3,14 @@ import * as path from 'path';
 import * as vscode from 'vscode';
 import { CompletionFlow, DEFAULT_FLOW_OPTIONS, type FlowOptions } from './completion/completionFlow';
 import { EngineClient } from './engine/engineClient';
-import { ContextCollector } from './vscode/contextCollector';
-import { ErrorReporter } from './vscode/errorReporter';
-import { EXPLAIN_SCHEME, ExplainCommand, ExplainDocuments } from './vscode/explainCommand';
-import { InlineCompletionProvider } from './vscode/inlineCompletionProvider';
-import { ModelController } from './vscode/modelController';
-import { SettingsStore, type OverfillSettings } from './vscode/settings';
-import { describeRun } from './vscode/runLog';
-import { StatusBar } from './vscode/statusBar';
+import { ContextCollector } from './vscode/completion/contextCollector';
+import { ErrorReporter } from './vscode/errors/errorReporter';
+import { EXPLAIN_SCHEME, ExplainCommand, ExplainDocuments } from './vscode/explain/explainCommand';
+import { InlineCompletionProvider } from './vscode/completion/inlineCompletionProvider';
+import { ModelController } from './vscode/model/modelController';
+import { SettingsStore, type OverfillSettings } from './vscode/settings/settings';
+import { describeRun } from './vscode/status/runLog';
+import { StatusBar } from './vscode/status/statusBar';
 
 const SUGGESTION_SETTINGS = new Set<string>(['maxNewTokens', 'contextSize', 'maxLines', 'context']);
 

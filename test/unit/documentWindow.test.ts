@@ -2,7 +2,7 @@
 // window around the cursor, not the file; binary content sends nothing.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { readDocumentWindow, type DocumentLines } from '../../src/vscode/documentWindow';
+import { readDocumentWindow, type DocumentLines } from '../../src/vscode/completion/documentWindow';
 
 const lines = (text: string): DocumentLines => {
   const all = text.split('\n');

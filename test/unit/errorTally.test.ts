@@ -2,7 +2,7 @@
 // counted and logged at the 10th, 100th, 1000th time, not per keystroke.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ErrorTally, MAX_DISTINCT_ERRORS } from '../../src/vscode/errorTally';
+import { ErrorTally, MAX_DISTINCT_ERRORS } from '../../src/vscode/errors/errorTally';
 
 describe('error tally', () => {
   it('first once, then log lines only at powers of ten', () => {

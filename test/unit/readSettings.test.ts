@@ -2,7 +2,7 @@
 // warning reaches the log once however often the settings are read again.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { readSettings, warnOnceEach, type SettingsSource } from '../../src/vscode/readSettings';
+import { readSettings, warnOnceEach, type SettingsSource } from '../../src/vscode/settings/readSettings';
 
 /** A configuration with package.json's defaults for the keys used here, user values on top. */
 function source(user: Record<string, unknown>, workspace: Record<string, unknown> = {}): SettingsSource {

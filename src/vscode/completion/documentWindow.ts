@@ -1,6 +1,6 @@
 // The text around the cursor, read line by line up to a character budget, so a 50k-line file
 // costs no more than a small one; binary-looking text is refused.
-import { looksBinary } from '../completion/textChecks';
+import { looksBinary } from '../../completion/textChecks';
 
 /** What is read of a document (vscode.TextDocument fits; the tests pass plain lines). */
 export interface DocumentLines {

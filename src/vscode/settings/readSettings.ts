@@ -1,6 +1,6 @@
 // Reads `overfill.*` into a typed, frozen snapshot, with bad values clamped and each distinct
 // warning passed on once. No VS Code import: the source is an interface, so this is unit-tested.
-import type { ProviderSetting } from '../engine/runtime/providers';
+import type { ProviderSetting } from '../../engine/runtime/providers';
 
 export interface OverfillSettings {
   readonly enable: boolean;

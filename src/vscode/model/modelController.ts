@@ -3,12 +3,12 @@
 // engine process died, error. A switch that fails keeps the model that was working.
 import * as path from 'path';
 import * as vscode from 'vscode';
-import type { EngineClient, EngineCrash } from '../engine/engineClient';
-import type { OverfillError } from '../engine/errors';
-import type { CompletionRequest, CompletionResult, ExplainRequest, ModelInfo } from '../engine/requests';
-import type { ErrorReporter } from './errorReporter';
-import type { OverfillSettings } from './settings';
-import type { StatusBar } from './statusBar';
+import type { EngineClient, EngineCrash } from '../../engine/engineClient';
+import type { OverfillError } from '../../engine/errors';
+import type { CompletionRequest, CompletionResult, ExplainRequest, ModelInfo } from '../../engine/requests';
+import type { ErrorReporter } from '../errors/errorReporter';
+import type { OverfillSettings } from '../settings/settings';
+import type { StatusBar } from '../status/statusBar';
 
 export class ModelController {
   private loading: Promise<ModelInfo> | undefined;

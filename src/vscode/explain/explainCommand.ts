@@ -1,9 +1,9 @@
 // "OverFill: Explain Selection": streams the model's explanation of the selected code into a
 // read-only Markdown document beside the editor. Cancellable from the progress notification.
 import * as vscode from 'vscode';
-import type { ErrorReporter } from './errorReporter';
-import type { ModelController } from './modelController';
-import type { SettingsStore } from './settings';
+import type { ErrorReporter } from '../errors/errorReporter';
+import type { ModelController } from '../model/modelController';
+import type { SettingsStore } from '../settings/settings';
 
 export const EXPLAIN_SCHEME = 'overfill-explain';
 const CHARS_PER_TOKEN = 8;

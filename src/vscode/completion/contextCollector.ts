@@ -2,9 +2,9 @@
 // places they edit, save, and select text in (VS Code reports no copy event; a selection is
 // where a copy starts). Chunks join the prompt at pauses only (see completion/contextRing.ts).
 import * as vscode from 'vscode';
-import { ContextRing } from '../completion/contextRing';
-import type { ContextChunk } from '../engine/requests';
-import type { OverfillSettings, SettingsStore } from './settings';
+import { ContextRing } from '../../completion/contextRing';
+import type { ContextChunk } from '../../engine/requests';
+import type { OverfillSettings, SettingsStore } from '../settings/settings';
 
 /** Documents whose text may become context: the user's files, saved or not. */
 const SCHEMES = new Set(['file', 'untitled', 'vscode-remote', 'vscode-userdata']);

@@ -1,6 +1,6 @@
 // The log line each model run leaves in the OverFill log: what it cost, what context it carried
 // (the end-to-end tests read it to see the cache and the context at work).
-import type { CompletionResult } from '../engine/requests';
+import type { CompletionResult } from '../../engine/requests';
 
 /** One log line per model run: what the request cost and what context it carried. */
 export function describeRun(kind: 'request' | 'prefetch', r: CompletionResult, ms: number): string {

@@ -2,12 +2,12 @@
 // item were inserted, when the widget is open), hand it to the completion flow (cache, typing
 // along, debounce, the engine in its process) and give VS Code an item it will show.
 import * as vscode from 'vscode';
-import type { CompletionFlow, FlowRequest } from '../completion/completionFlow';
+import type { CompletionFlow, FlowRequest } from '../../completion/completionFlow';
 import type { ContextCollector } from './contextCollector';
 import { relativePath } from './contextCollector';
 import { readDocumentWindow } from './documentWindow';
-import type { ErrorReporter } from './errorReporter';
-import type { SettingsStore } from './settings';
+import type { ErrorReporter } from '../errors/errorReporter';
+import type { SettingsStore } from '../settings/settings';
 
 /** Schemes whose documents are not the user's code. */
 const IGNORED_SCHEMES = new Set(['output', 'overfill-explain', 'vscode-scm', 'git', 'debug']);

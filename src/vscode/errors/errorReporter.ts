@@ -2,7 +2,7 @@
 // shown to the user once (with a way to act on it). Repeats (a model that did not load fails
 // every keystroke) are counted, and logged only at 10, 100, 1000... Aborts are silent.
 import * as vscode from 'vscode';
-import { isAbort, OverfillError } from '../engine/errors';
+import { isAbort, OverfillError } from '../../engine/errors';
 import { ErrorTally } from './errorTally';
 
 export class ErrorReporter {
