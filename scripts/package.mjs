@@ -28,13 +28,13 @@ for (const target of targets) {
   const stage = join(root, '.cache', 'stage', target);
   rmSync(stage, { recursive: true, force: true });
   mkdirSync(stage, { recursive: true });
-  for (const f of ['package.json', 'LICENSE', '.vscodeignore', 'media/icon.png', 'models/default']) {
+  for (const f of ['package.json', 'LICENSE', 'CHANGELOG.md', '.vscodeignore', 'media/icon.png', 'media/walkthroughs', 'models/default']) {
     cpSync(join(root, f), join(stage, f), { recursive: true });
   }
   // The .vsix has no repository to resolve relative links against: name the files instead.
   const readme = readFileSync(join(root, 'README.md'), 'utf8')
     .replace(/!\[[^\]]*\]\((?!https?:)[^)]+\)\n?/g, '')
-    .replace(/\[([^\]]+)\]\((?!https?:)([^)]+)\)/g, '$1 (`$2` in the source)');
+    .replace(/\[([^[\]]+)\]\((?!https?:)([^)]+)\)/g, '$1 (`$2` in the source)');
   writeFileSync(join(stage, 'README.md'), readme);
   for (const f of ['extension.js', 'engineProcess.js']) cpSync(join(root, 'dist', f), join(stage, 'dist', f));
   const ortDest = join(stage, 'dist', 'node_modules', 'onnxruntime-node');
@@ -62,5 +62,12 @@ function checkContents(vsix, t) {
   if (bins.size !== 1 || !bins.has(want)) throw new Error(`${vsix}: expected only ${want} binaries, found ${[...bins].join(', ')}`);
   for (const need of [`napi-v6/${want}/onnxruntime_binding.node`, `napi-v6/${want}/${t.binary}`, 'extension/dist/extension.js', 'extension/dist/engineProcess.js', 'extension/models/default/overfill.json', 'extension/models/default/full.onnx', 'extension/models/default/decoder.onnx', 'extension/models/default/tokenizer.json']) {
     if (!listing.some((f) => f.endsWith(need))) throw new Error(`${vsix} lacks ${need}`);
+  }
+  // Every page a walkthrough step shows must ship, or the step opens empty.
+  for (const w of pkg.contributes?.walkthroughs ?? []) {
+    for (const step of w.steps ?? []) {
+      const page = step.media?.markdown?.replace(/^\.\//, '');
+      if (page && !listing.includes(`extension/${page}`)) throw new Error(`${vsix} lacks ${page} (walkthrough ${w.id}, step ${step.id})`);
+    }
   }
 }

@@ -3,7 +3,8 @@
 import { isAbort, OverfillError } from './errors';
 import { explainPromptText, extractExplanation } from './explainPrompt';
 import { PromptCache } from './cache/promptCache';
-import { generate, type GenerateOptions, type GenerateResult, type GenerationMode } from './generate/generate';
+import { alternativeFirstTokens, alternativesWanted, collectAlternatives, forcingFirst } from './generate/alternatives';
+import { argmax, generate, type GenerateOptions, type GenerateResult, type GenerationMode } from './generate/generate';
 import { cursorContext, finalizeCompletion, findCut, stripUnprintable } from './postprocess/completionRules';
 import { buildFimPrompt, buildPlainPrompt, type FimPrompt } from './prompt/buildFimPrompt';
 import { buildRepoContext, ChunkIdMemo } from './prompt/repoContext';
@@ -13,6 +14,7 @@ import type { CompletionRequest, CompletionResult, ExplainRequest, ModelInfo } f
 import { loadModelPair, type ModelPair } from './runtime/loadModelPair';
 import { openWithFirstRunCheck } from './runtime/firstRunCheck';
 import type { ProviderFallback, ProviderName, ProviderSetting } from './runtime/providers';
+import { Turns, type Turn, type TurnPriority } from './schedule/turns';
 
 const DEFAULT_MAX_LINES = 8;
 /** Prompt caches kept (e.g. completions in two files, or a completion and an explanation). */
@@ -34,8 +36,12 @@ export interface EngineOptions {
 export class CompletionEngine {
   private readonly cache: PromptCache | undefined;
   private readonly chunkIds = new ChunkIdMemo();
-  /** Requests run one at a time: an aborted one releases its cache before the next takes it. */
-  private queue: Promise<unknown> = Promise.resolve();
+  /**
+   * Requests hold the models one at a time, completions first (schedule/turns.ts). A request
+   * owns the prompt cache entry it checked out until it ends, also while it steps aside: the
+   * request running meanwhile takes another entry or a new cache.
+   */
+  private readonly turns = new Turns();
 
   private constructor(
     private readonly pair: ModelPair,
@@ -45,14 +51,13 @@ export class CompletionEngine {
     this.cache = options.promptCache === false ? undefined : new PromptCache(CACHE_ENTRIES, CACHE_BYTES);
   }
 
-  private exclusive<T>(run: () => Promise<T>): Promise<T> {
-    const result = this.queue.then(run, run);
-    this.queue = result.catch(() => undefined);
-    return result;
+  /** One generation while holding `turn`, stepping aside between model runs when outranked. */
+  private generateOn(turn: Turn, cache: PromptCache | undefined, promptIds: number[], opts: Omit<GenerateOptions, 'cache' | 'prefillChunk' | 'vocabLimit' | 'between'>): Promise<GenerateResult> {
+    return generate(this.pair, promptIds, { ...opts, cache, prefillChunk: this.options.prefillChunk, vocabLimit: this.pair.tokenizer.size, between: () => turn.between() });
   }
 
-  private run(promptIds: number[], opts: Omit<GenerateOptions, 'cache' | 'prefillChunk' | 'vocabLimit'>): Promise<GenerateResult> {
-    return this.exclusive(() => generate(this.pair, promptIds, { ...opts, cache: this.cache, prefillChunk: this.options.prefillChunk, vocabLimit: this.pair.tokenizer.size }));
+  private run(priority: TurnPriority, promptIds: number[], opts: Omit<GenerateOptions, 'cache' | 'prefillChunk' | 'vocabLimit' | 'between'>): Promise<GenerateResult> {
+    return this.turns.run(priority, (turn) => this.generateOn(turn, this.cache, promptIds, opts), opts.signal);
   }
 
   /** The mode a request runs in: a full-only folder has no decoder, so every request runs full. */
@@ -95,7 +100,7 @@ export class CompletionEngine {
   /** One short run through the full model and (for a pair) the decoder: the first-run check. */
   async firstRun(): Promise<void> {
     const ids = Array.from({ length: 8 }, (_, i) => (i * 7919) % this.pair.manifest.vocabSize);
-    await this.exclusive(() => generate(this.pair, ids, { mode: this.modeFor('overfill'), maxNewTokens: 2, stopIds: new Set() }));
+    await this.turns.run('completion', () => generate(this.pair, ids, { mode: this.modeFor('overfill'), maxNewTokens: 2, stopIds: new Set() }));
   }
 
   get provider(): ProviderName {
@@ -141,35 +146,67 @@ export class CompletionEngine {
   async complete(req: CompletionRequest, signal?: AbortSignal): Promise<CompletionResult> {
     const { tokenizer } = this.pair;
     const mode = this.modeFor(req.mode);
+    const wanted = alternativesWanted(req.alternatives);
     const { ids: promptIds, healed, contextChunks, contextChunkTokens } = this.buildPrompt(req);
     // A prefix-only model (no FIM tokens, no BOS) at the very start of a file has nothing to go on.
-    if (promptIds.length === 0) return { text: '', ids: [], promptTokens: 0, reusedTokens: 0, contextChunks, contextChunkTokens, stopReason: 'max-tokens', mode, prefillMs: 0, decodeMs: 0 };
+    if (promptIds.length === 0) {
+      return { text: '', ids: [], promptTokens: 0, reusedTokens: 0, contextChunks, contextChunkTokens, stopReason: 'max-tokens', mode, prefillMs: 0, decodeMs: 0, ...(wanted > 1 ? { alternatives: [''] } : {}) };
+    }
     const ctx = cursorContext(req.prefix, req.suffix, req.maxLines ?? DEFAULT_MAX_LINES);
     // The text after the cursor; undefined before the first token, or if it did not re-write the healed text.
     const suggestion = (ids: readonly number[]): string | undefined => stripHealed(tokenizer.decode(ids), healed);
-    const result = await this.run(promptIds, {
+    const finalize = (ids: readonly number[]): string => finalizeCompletion(suggestion(ids) ?? '', ctx);
+    // A cold request leaves the shared cache as it was; its alternatives still reuse its prompt's KV, in a cache of its own.
+    const shared = req.promptCache === false ? undefined : this.cache;
+    const cache = shared ?? (wanted > 1 ? new PromptCache(1, CACHE_BYTES) : undefined);
+    const texts = tokenizer.tokenTexts();
+    const healing = healed ? healingPicker(texts, healed) : undefined;
+    let firstLogits: Float32Array | undefined;
+    const pick =
+      wanted === 1
+        ? healing
+        : (logits: Float32Array, ids: readonly number[]): number => {
+            if (ids.length === 0) firstLogits = logits.slice(); // the ranking of first tokens for the alternatives
+            return healing ? healing(logits, ids) : argmax(logits, texts.length);
+          };
+    const common = {
       mode,
       maxNewTokens: req.maxNewTokens, // re-writing the healed text counts, like any token
       stopIds: tokenizer.special.stop,
       signal,
-      pick: healed ? healingPicker(tokenizer.tokenTexts(), healed) : undefined,
-      shouldStop: (ids) => {
+      shouldStop: (ids: readonly number[]) => {
         const text = suggestion(ids);
         return text !== undefined && findCut(text, ctx) !== undefined;
       },
-    });
-    return {
-      text: finalizeCompletion(suggestion(result.ids) ?? '', ctx),
-      ids: result.ids,
-      promptTokens: promptIds.length,
-      reusedTokens: result.reusedTokens,
-      contextChunks,
-      contextChunkTokens,
-      stopReason: result.stopReason,
-      mode,
-      prefillMs: result.prefillMs,
-      decodeMs: result.decodeMs,
     };
+    // Alternatives run in the same turn: the prompt's KV has just been checked in, so each re-runs its last token only.
+    return this.turns.run(
+      'completion',
+      async (turn) => {
+        const result = await this.generateOn(turn, cache, promptIds, { ...common, pick });
+        const text = finalize(result.ids);
+        const completion: CompletionResult = {
+          text,
+          ids: result.ids,
+          promptTokens: promptIds.length,
+          reusedTokens: result.reusedTokens,
+          contextChunks,
+          contextChunkTokens,
+          stopReason: result.stopReason,
+          mode,
+          prefillMs: result.prefillMs,
+          decodeMs: result.decodeMs,
+        };
+        if (wanted > 1) {
+          const firsts = firstLogits ? alternativeFirstTokens(firstLogits, wanted, { texts, stopIds: common.stopIds, healed, taken: result.ids[0] }) : [];
+          completion.alternatives = await collectAlternatives(text, wanted, firsts, async (first) =>
+            finalize((await this.generateOn(turn, cache, promptIds, { ...common, pick: forcingFirst(first, texts.length) })).ids),
+          );
+        }
+        return completion;
+      },
+      signal,
+    );
   }
 
   /**
@@ -184,11 +221,12 @@ export class CompletionEngine {
       chat ? { text: stripUnprintable(tokenizer.decode(generated)).trim(), done: false } : extractExplanation(tokenizer.decode(generated), req.languageId);
     const ids = this.buildExplainPrompt(req);
     let last = '';
-    const result = await this.run(ids, {
+    const result = await this.run('explanation', ids, {
       mode: this.modeFor(req.mode),
       maxNewTokens: req.maxNewTokens,
       stopIds: tokenizer.special.stop,
       signal,
+      refreshEvery: req.refreshEvery,
       shouldStop: (generated) => {
         const { text, done } = read(generated);
         if (text !== last) {
@@ -228,7 +266,8 @@ export class CompletionEngine {
    * Runs synthetic prompts through the pair right after loading, so the user's first
    * suggestions do not pay for onnxruntime's first runs at each new size (allocations, page
    * faults): the default pair's first 1k-token prefill took ~3x its steady time. Uses no prompt
-   * cache. A real request should abort it; it then stops at the next prefill chunk.
+   * cache. It runs at the lowest priority: a request that comes steps in at the next prefill
+   * chunk, and it resumes after; a real request should still abort it (engineProcess.ts does).
    * Resolves with the passes finished.
    */
   async warmUp(signal?: AbortSignal): Promise<number> {
@@ -239,7 +278,7 @@ export class CompletionEngine {
       // Any valid ids serve: run time depends on shapes, not values. Each pass differs.
       const ids = Array.from({ length }, (_, i) => (i * 7919 + pass * 104729) % vocabSize);
       try {
-        await this.exclusive(() => generate(this.pair, ids, { mode: 'overfill', maxNewTokens: 2, stopIds: new Set(), signal, prefillChunk: this.options.prefillChunk }));
+        await this.turns.run('background', (turn) => generate(this.pair, ids, { mode: 'overfill', maxNewTokens: 2, stopIds: new Set(), signal, prefillChunk: this.options.prefillChunk, between: () => turn.between() }), signal);
         done++;
       } catch (err) {
         if (!isAbort(err)) throw err;
@@ -250,7 +289,7 @@ export class CompletionEngine {
 
   /** Raw greedy ids for a prompt given as ids (parity tests and benchmarks). */
   generateIds(promptIds: number[], mode: GenerationMode, maxNewTokens: number, signal?: AbortSignal, stopIds: ReadonlySet<number> = new Set()): Promise<GenerateResult> {
-    return this.run(promptIds, { mode: this.modeFor(mode), maxNewTokens, stopIds, signal });
+    return this.run('completion', promptIds, { mode: this.modeFor(mode), maxNewTokens, stopIds, signal });
   }
 
   /** The tokenizer's end-of-text id (raw generation stops there). */
@@ -273,7 +312,7 @@ export class CompletionEngine {
 
   /** Releases the sessions once the request running now (already aborted, typically) has left them. */
   async dispose(): Promise<void> {
-    await this.queue;
+    await this.turns.idle();
     await this.pair.dispose();
   }
 }

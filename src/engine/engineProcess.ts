@@ -2,7 +2,8 @@
 // model pair and runs every inference outside the extension host. A process, not a worker
 // thread, because a native abort in onnxruntime or a GPU driver ends the whole process it runs
 // in; here that is this process, which the client restarts. A new completion request cancels
-// the one before it (typing outruns the model); explain requests run independently.
+// the one before it (typing outruns the model); explain requests run independently, and step
+// aside between model runs while a completion runs (schedule/turns.ts), never cancelled by one.
 import { CompletionEngine } from './completionEngine';
 import { asOverfillError, OverfillError } from './errors';
 import type { FromEngine, ToEngine } from './protocol';

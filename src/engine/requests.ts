@@ -26,6 +26,10 @@ export interface CompletionRequest {
   mode?: GenerationMode;
   /** Re-write the token the cursor sits in (default true; see prompt/tokenHealing.ts). */
   tokenHealing?: boolean;
+  /** Suggestions wanted, 1-3 (default 1): more come from the next most likely first tokens. */
+  alternatives?: number;
+  /** false: neither read nor write the prompt cache (timings that compare modes on one cursor). */
+  promptCache?: false;
 }
 
 export interface CompletionResult {
@@ -42,6 +46,12 @@ export interface CompletionResult {
   mode: GenerationMode;
   prefillMs: number;
   decodeMs: number;
+  /**
+   * Only when the request asked for alternatives > 1: distinct suggestions, the first being
+   * `text`, the others non-empty and different from every one before them (possibly fewer than
+   * asked). Timings and ids above are the first suggestion's.
+   */
+  alternatives?: string[];
 }
 
 export interface ExplainRequest {
@@ -50,6 +60,8 @@ export interface ExplainRequest {
   maxNewTokens: number;
   contextTokens: number;
   mode?: GenerationMode;
+  /** Overfill mode: the full model re-prefills the generated tokens every this many (GenerateOptions.refreshEvery). */
+  refreshEvery?: number;
 }
 
 export interface ModelInfo {

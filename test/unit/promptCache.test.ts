@@ -134,6 +134,18 @@ describe('PromptCache bookkeeping', () => {
     assert.equal(cache.size, 2);
   });
 
+  it('an entry checked out is not handed out again until it is checked in (a preempted request keeps its cache)', () => {
+    const cache = new PromptCache(3, 1 << 30);
+    const held = filled(4);
+    cache.checkin('full', [1, 2, 3, 4], held);
+    const first = cache.checkout('full', [1, 2, 3, 4, 5], () => filled(0));
+    assert.equal(first.cache, held);
+    const second = cache.checkout('full', [1, 2, 3, 4, 5], () => filled(0));
+    assert.notEqual(second.cache, held);
+    assert.equal(second.reused, 0);
+    assert.equal(held.length, 4, 'the second checkout touched the held cache');
+  });
+
   it('evicts the least recently used entry beyond its count and byte bounds', () => {
     const byCount = new PromptCache(2, 1 << 30);
     for (let i = 0; i < 3; i++) byCount.checkin('full', [i], filled(1));

@@ -2,7 +2,7 @@
 // warning reaches the log once however often the settings are read again.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { readSettings, warnOnceEach, type SettingsSource } from '../../src/vscode/settings/readSettings';
+import { languageEnabled, readSettings, warnOnceEach, type SettingsSource } from '../../src/vscode/settings/readSettings';
 
 /** A configuration with package.json's defaults for the keys used here, user values on top. */
 function source(user: Record<string, unknown>, workspace: Record<string, unknown> = {}): SettingsSource {
@@ -55,5 +55,37 @@ describe('readSettings', () => {
     const warn = warnOnceEach((m) => seen.push(m), 3);
     for (const m of ['a', 'b', 'a', 'c', 'd', 'b']) warn(m);
     assert.deepEqual(seen, ['a', 'b', 'c']);
+  });
+
+  it('overfill.languages: a language’s own entry wins over "*", and the default turns plain text and Markdown off', () => {
+    const defaults = readSettings(source({}), () => undefined);
+    assert.equal(languageEnabled(defaults, 'typescript'), true);
+    assert.equal(languageEnabled(defaults, 'markdown'), false);
+    assert.equal(languageEnabled(defaults, 'plaintext'), false);
+    const onlyPython = readSettings(source({ languages: { '*': false, python: true } }), () => undefined);
+    assert.equal(languageEnabled(onlyPython, 'python'), true);
+    assert.equal(languageEnabled(onlyPython, 'typescript'), false);
+    const off = readSettings(source({ enable: false, languages: { python: true } }), () => undefined);
+    assert.equal(languageEnabled(off, 'python'), false, 'overfill.enable false turns every language off');
+  });
+
+  it('bad overfill.languages entries are dropped with a warning; a non-object falls back to the default', () => {
+    const warnings: string[] = [];
+    const s = readSettings(source({ languages: { go: 'yes', rust: false } }), (m) => warnings.push(m));
+    assert.deepEqual({ ...s.languages }, { rust: false });
+    assert.deepEqual(warnings, ['overfill.languages["go"] must be true or false; ignoring it.']);
+    const list = readSettings(source({ languages: ['go'] }), () => undefined);
+    assert.equal(list.languages.markdown, false);
+  });
+
+  it('overfill.model.searchPaths: only user settings, strings only, trimmed, bounded', () => {
+    const warnings: string[] = [];
+    const s = readSettings(source({ 'model.searchPaths': [' /models ', 3, '', '/more'] }), (m) => warnings.push(m));
+    assert.deepEqual([...s.modelSearchPaths], ['/models', '/more']);
+    const many = readSettings(source({ 'model.searchPaths': Array.from({ length: 40 }, (_, i) => `/m${i}`) }), (m) => warnings.push(m));
+    assert.equal(many.modelSearchPaths.length, 32);
+    assert.match(warnings.join('\n'), /lists 40 folders; searching the first 32/);
+    const fromWorkspace = readSettings(source({}, { 'model.searchPaths': ['/evil'] }), () => undefined);
+    assert.deepEqual([...fromWorkspace.modelSearchPaths], []);
   });
 });

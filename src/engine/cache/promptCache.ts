@@ -36,7 +36,8 @@ export class PromptCache {
 
   /**
    * Takes the entry sharing the longest prefix with `ids` out of the cache (a request owns it
-   * until check-in). At least one prompt token is always left to run: its logits start generation.
+   * until check-in, also while it has stepped aside for a more urgent request: that one never
+   * gets it). At least one prompt token is always left to run: its logits start generation.
    */
   checkout(role: PrefillRole, ids: readonly number[], create: () => KvCache): Checkout {
     let best = -1;

@@ -1,8 +1,10 @@
 // The OverFill generation loop: one model prefills the prompt (reusing cached prompt KV, in
 // chunks so a stale request stops early) and picks the first token from its logits; another
-// decodes the rest on top of that KV cache. Greedy, streaming, abortable.
+// decodes the rest on top of that KV cache (optionally refreshed by the full model every N
+// tokens). Greedy, streaming, abortable, and able to step aside between model runs.
 import { abortError } from '../errors';
 import type { PromptCache } from '../cache/promptCache';
+import type { KvCache } from '../runtime/kvCache';
 import type { CausalLm } from '../runtime/onnxCausalLm';
 
 /**
@@ -34,6 +36,18 @@ export interface GenerateOptions {
   pick?: (logits: Float32Array, ids: readonly number[]) => number;
   /** Ids the tokenizer has (0..vocabLimit-1): padded logits beyond them are never chosen. */
   vocabLimit?: number;
+  /**
+   * Overfill mode only: every this many generated tokens (at least 2), the full model prefills
+   * the tokens generated since the last refresh, its KV replacing the decoder's, and picks the
+   * next token; the decoder never reads this many positions of its own KV. It was
+   * trained on handoffs 8-64 tokens apart (training/train.py), a long explanation runs past that.
+   * 0 or absent: never.
+   */
+  refreshEvery?: number;
+  /** Called right after a refresh with the cache and the positions it now holds (tests). */
+  onRefresh?: (cache: KvCache, positions: number) => void;
+  /** Awaited before each model run (prefill chunk, decode step, refresh): where a request steps aside for a more urgent one (schedule/turns.ts). */
+  between?: () => Promise<void>;
 }
 
 export type StopReason = 'stop-token' | 'rule' | 'max-tokens';
@@ -104,6 +118,7 @@ export async function generate(models: ModelRoles, promptIds: readonly number[],
     cache.plan(promptIds.length + opts.maxNewTokens); // one allocation; chunks re-lay it out in place
     if (promptIds.length - reused < minRun && reused > 0) cache.truncate(--start);
     for (let at = start; at < promptIds.length; ) {
+      await opts.between?.();
       throwIfAborted();
       let end = Math.min(promptIds.length, at + chunk);
       if (promptIds.length - end < minRun && end < promptIds.length) end = promptIds.length; // no one-token run at the end
@@ -113,8 +128,13 @@ export async function generate(models: ModelRoles, promptIds: readonly number[],
     }
     cache.reserve(promptIds.length + opts.maxNewTokens); // decode steps never grow (copy) the cache
     t1 = performance.now();
-    // The step model's KV for generated tokens is temporary: dropped below, never cached.
+    // The KV of generated tokens is temporary (the decoder's, or the full model's after a
+    // refresh): dropped below, never cached as prompt.
     const restore = cache.checkpoint();
+    // With an int8 cache a refresh, like a prompt run, must cover two positions (see above).
+    const refreshEvery = opts.mode === 'overfill' && opts.refreshEvery ? Math.max(2, Math.floor(opts.refreshEvery)) : 0;
+    /** Generated tokens whose KV the full model wrote (by refreshes). */
+    let refreshed = 0;
     try {
       while (ids.length < opts.maxNewTokens) {
         throwIfAborted();
@@ -129,7 +149,20 @@ export async function generate(models: ModelRoles, promptIds: readonly number[],
           break;
         }
         if (ids.length >= opts.maxNewTokens) break;
-        logits = await step.forward([next], cache);
+        await opts.between?.();
+        throwIfAborted();
+        if (refreshEvery > 0 && ids.length - refreshed >= refreshEvery) {
+          // In place of the decoder's step on the newest token: the decoder's KV since the last
+          // refresh is dropped, the full model runs those tokens on top of the prompt (and earlier
+          // refreshes) and picks the next token, as after the prompt. The decoder then goes on
+          // reading the full model's KV only.
+          cache.truncate(promptIds.length + refreshed);
+          logits = await prefill.forward(ids.slice(refreshed), cache);
+          refreshed = ids.length;
+          opts.onRefresh?.(cache, cache.length);
+        } else {
+          logits = await step.forward([next], cache);
+        }
       }
     } finally {
       restore();

@@ -1,39 +1,17 @@
-// Ghost-text suggestions: read the text around the cursor (as if the suggest widget's selected
-// item were inserted, when the widget is open), hand it to the completion flow (cache, typing
-// along, debounce, the engine in its process) and give VS Code an item it will show.
+// Ghost-text suggestions: read the text around the cursor, hand it to the completion flow
+// (cache, typing along, debounce, the engine in its process) and give VS Code an item it will
+// show. An explicit trigger (Alt+\) skips the flow and asks for alternatives, which VS Code
+// cycles with its own keys (Alt+] and Alt+[).
 import * as vscode from 'vscode';
-import type { CompletionFlow, FlowRequest } from '../../completion/completionFlow';
-import type { ContextCollector } from './contextCollector';
-import { relativePath } from './contextCollector';
-import { readDocumentWindow } from './documentWindow';
+import type { CompletionFlow } from '../../completion/completionFlow';
+import type { CompletionRequest, CompletionResult } from '../../engine/requests';
 import type { ErrorReporter } from '../errors/errorReporter';
 import type { SettingsStore } from '../settings/settings';
+import { completionRequest, maxCursorChars, readCursor, wantsSuggestions } from './completionRequest';
+import type { ContextCollector } from './contextCollector';
 
-/** Schemes whose documents are not the user's code. */
-const IGNORED_SCHEMES = new Set(['output', 'overfill-explain', 'vscode-scm', 'git', 'debug']);
-const CHARS_PER_TOKEN = 8;
-
-interface Cursor {
-  prefix: string;
-  suffix: string;
-  /** The suggest widget's item, which the suggestion must extend. */
-  selected?: vscode.SelectedCompletionInfo;
-}
-
-/**
- * The text around the cursor. With the suggest widget open, the text as if its selected item
- * were inserted: VS Code shows ghost text beside the widget only if the item extends it.
- */
-function readCursor(document: vscode.TextDocument, position: vscode.Position, selected: vscode.SelectedCompletionInfo | undefined, maxChars: number): Cursor | undefined {
-  // The item's range may reach past the cursor (insert mode "replace" inside a word).
-  if (selected && selected.range.isSingleLine && selected.range.contains(position)) {
-    const window = readDocumentWindow(document, selected.range.start, maxChars);
-    if (!window) return undefined;
-    const replaced = selected.range.end.character - selected.range.start.character;
-    return { prefix: window.prefix + selected.text, suffix: window.suffix.slice(replaced), selected };
-  }
-  return readDocumentWindow(document, position, maxChars);
-}
+/** Alternatives asked for on an explicit trigger. */
+const ALTERNATIVES = 3;
 
 function abortSignalOf(token: vscode.CancellationToken): { signal: AbortSignal; dispose(): void } {
   const controller = new AbortController();
@@ -46,6 +24,8 @@ export class InlineCompletionProvider implements vscode.InlineCompletionItemProv
   constructor(
     private readonly settings: SettingsStore,
     private readonly flow: CompletionFlow,
+    /** One model run outside the flow (explicit triggers): the status bar hears of it too. */
+    private readonly runOnce: (request: CompletionRequest, signal: AbortSignal) => Promise<CompletionResult>,
     private readonly context: ContextCollector,
     private readonly errors: ErrorReporter,
   ) {}
@@ -57,29 +37,27 @@ export class InlineCompletionProvider implements vscode.InlineCompletionItemProv
     token: vscode.CancellationToken,
   ): Promise<vscode.InlineCompletionItem[] | undefined> {
     const s = this.settings.settings;
-    if (!s.enable || IGNORED_SCHEMES.has(document.uri.scheme)) return undefined;
-    const cursor = readCursor(document, position, context.selectedCompletionInfo, s.contextSize * CHARS_PER_TOKEN);
+    if (!wantsSuggestions(document, s)) return undefined;
+    const cursor = readCursor(document, position, context.selectedCompletionInfo, maxCursorChars(s));
     if (!cursor || token.isCancellationRequested) return undefined;
-    const folder = vscode.workspace.getWorkspaceFolder(document.uri);
-    const request: FlowRequest = {
-      scope: document.uri.toString(),
-      prefix: cursor.prefix,
-      suffix: cursor.suffix,
-      languageId: document.languageId,
-      filePath: s.context.enable ? relativePath(document) : undefined,
-      repoName: s.context.enable ? folder?.name : undefined,
-      context: this.context.chunksFor(document, cursor.prefix.slice(-4 * 1024) + cursor.suffix.slice(0, 2 * 1024)),
-      contextChunkTokens: s.context.maxTokens,
-      maxNewTokens: s.maxNewTokens,
-      contextTokens: s.contextSize,
-      maxLines: s.maxLines,
-    };
+    const request = completionRequest(document, cursor, s, this.context);
     const abort = abortSignalOf(token);
     try {
-      const answer = await this.flow.provide(request, abort.signal);
-      if (!answer?.text || token.isCancellationRequested) return undefined;
-      if (cursor.selected) return [new vscode.InlineCompletionItem(cursor.selected.text + answer.text, cursor.selected.range)];
-      return [new vscode.InlineCompletionItem(answer.text, new vscode.Range(position, position))];
+      let texts: string[];
+      if (context.triggerKind === vscode.InlineCompletionTriggerKind.Invoke) {
+        const result = await this.runOnce({ ...request, alternatives: ALTERNATIVES }, abort.signal);
+        texts = result.alternatives?.length ? result.alternatives : [result.text];
+      } else {
+        const answer = await this.flow.provide(request, abort.signal);
+        texts = answer?.text ? [answer.text] : [];
+      }
+      texts = texts.filter(Boolean);
+      if (!texts.length || token.isCancellationRequested) return undefined;
+      if (cursor.selected) {
+        const { text, range } = cursor.selected;
+        return texts.map((t) => new vscode.InlineCompletionItem(text + t, range));
+      }
+      return texts.map((t) => new vscode.InlineCompletionItem(t, new vscode.Range(position, position)));
     } catch (err) {
       this.errors.report(err, 'Inline completion');
       return undefined;

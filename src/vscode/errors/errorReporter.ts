@@ -9,7 +9,11 @@ export class ErrorReporter {
   /** Times each distinct error was reported since the last model load. */
   private readonly tally = new ErrorTally();
 
-  constructor(private readonly log: vscode.LogOutputChannel) {}
+  constructor(
+    private readonly log: vscode.LogOutputChannel,
+    /** Each distinct error, once (the status bar's tooltip keeps the last one). */
+    private readonly onError: (message: string) => void = () => undefined,
+  ) {}
 
   /** `note` follows the message where the user sees it (what is still working, say). */
   report(err: unknown, context: string, note = ''): void {
@@ -21,6 +25,7 @@ export class ErrorReporter {
       return;
     }
     this.log.error(`${context}: [${e.code}] ${e.message}${note ? ` ${note}` : ''}`);
+    this.onError(e.message);
     // The model controller tells the user about an engine restart, once for all the requests it cut.
     if (e.code === 'ENGINE_STOPPED') return;
     const actions = e.code.startsWith('MODEL') || e.code === 'KV_LAYOUT_MISMATCH' || e.code === 'TOKENIZER_INVALID' ? ['Open Settings', 'Show Log'] : ['Show Log'];

@@ -1,53 +1,28 @@
-// "OverFill: Explain Selection": streams the model's explanation of the selected code into a
-// read-only Markdown document beside the editor. Cancellable from the progress notification.
+// "OverFill: Explain Selection": streams the model's explanation of the selected code, rendered
+// as Markdown, into a panel beside the editor. A second Explain cancels the first; the panel's
+// Stop button or closing it cancels too. Ghost text never waits behind it: the engine lets a
+// completion run between two of the explanation's decode steps.
 import * as vscode from 'vscode';
 import type { ErrorReporter } from '../errors/errorReporter';
 import type { ModelController } from '../model/modelController';
 import type { SettingsStore } from '../settings/settings';
+import type { ExplainPanel } from './explainPanel';
 
-export const EXPLAIN_SCHEME = 'overfill-explain';
 const CHARS_PER_TOKEN = 8;
-
-/** Explanations kept at most, open or not; the oldest is dropped first. */
-const MAX_EXPLANATIONS = 20;
-
-/**
- * Serves the explanation documents; each update re-renders the open view. An explanation's
- * text is released when VS Code closes its document (which it does some time after its tab).
- */
-export class ExplainDocuments implements vscode.TextDocumentContentProvider {
-  private readonly texts = new Map<string, string>();
-  private readonly emitter = new vscode.EventEmitter<vscode.Uri>();
-  readonly onDidChange = this.emitter.event;
-  private readonly closing = vscode.workspace.onDidCloseTextDocument((doc) => {
-    if (doc.uri.scheme === EXPLAIN_SCHEME) this.texts.delete(doc.uri.toString());
-  });
-
-  provideTextDocumentContent(uri: vscode.Uri): string {
-    return this.texts.get(uri.toString()) ?? '';
-  }
-
-  set(uri: vscode.Uri, text: string): void {
-    const key = uri.toString();
-    if (!this.texts.has(key) && this.texts.size >= MAX_EXPLANATIONS) this.texts.delete(this.texts.keys().next().value as string);
-    this.texts.set(key, text);
-    this.emitter.fire(uri);
-  }
-
-  dispose(): void {
-    this.closing.dispose();
-    this.emitter.dispose();
-  }
-}
+/** The panel is re-rendered at most this often while tokens stream in. */
+const RENDER_MS = 50;
 
 export class ExplainCommand {
-  private count = 0;
+  private running: AbortController | undefined;
 
   constructor(
-    private readonly documents: ExplainDocuments,
+    private readonly panel: ExplainPanel,
     private readonly settings: SettingsStore,
     private readonly model: ModelController,
     private readonly errors: ErrorReporter,
+    /** Starts the model load if nothing was loaded yet (it loads lazily). */
+    private readonly ensureModel: () => void,
+    private readonly log: (message: string) => void,
   ) {}
 
   async run(): Promise<void> {
@@ -57,33 +32,58 @@ export class ExplainCommand {
       void vscode.window.showInformationMessage('OverFill: select some code first, then run Explain Selection.');
       return;
     }
+    this.running?.abort();
+    const controller = new AbortController();
+    this.running = controller;
     const s = this.settings.settings;
-    const uri = vscode.Uri.from({ scheme: EXPLAIN_SCHEME, path: `/Explanation ${++this.count}.md` });
-    const render = (body: string, state: string): string =>
-      `# Explanation\n\n_${state}_\n\n${body}\n\n---\n\n\`\`\`${editor.document.languageId}\n${clip(code, 2000)}\n\`\`\`\n`;
-    this.documents.set(uri, render('', 'Generating…'));
-    const doc = await vscode.workspace.openTextDocument(uri);
-    await vscode.window.showTextDocument(doc, { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true, preview: false });
-    await vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title: 'OverFill: explaining the selection', cancellable: true },
-      async (_progress, token) => {
-        const controller = new AbortController();
-        const sub = token.onCancellationRequested(() => controller.abort());
-        try {
-          const text = await this.model.explain(
-            { code: clip(code, s.contextSize * CHARS_PER_TOKEN), languageId: editor.document.languageId, maxNewTokens: s.explainMaxNewTokens, contextTokens: s.contextSize },
-            controller.signal,
-            (partial) => this.documents.set(uri, render(partial, `Generating with ${this.model.modelName}…`)),
-          );
-          this.documents.set(uri, render(text || '(The model wrote no explanation.)', `Written by ${this.model.modelName}, locally.`));
-        } catch (err) {
-          this.documents.set(uri, render('', controller.signal.aborted ? 'Cancelled.' : `Failed: ${err instanceof Error ? err.message : String(err)}`));
-          this.errors.report(err, 'Explain Selection');
-        } finally {
-          sub.dispose();
-        }
-      },
-    );
+    const languageId = editor.document.languageId;
+    const view = this.panel.open(clip(code, 4000), languageId, () => controller.abort());
+    this.ensureModel();
+    view.show('', `Generating with ${this.model.modelName}…`, true);
+    const t0 = performance.now();
+    let pending: string | undefined;
+    let latest = '';
+    let timer: NodeJS.Timeout | undefined;
+    const flush = (): void => {
+      timer = undefined;
+      if (pending !== undefined && !controller.signal.aborted) view.show(pending, `Generating with ${this.model.modelName}…`, true);
+      pending = undefined;
+    };
+    try {
+      const text = await this.model.explain(
+        {
+          code: clip(code, s.contextSize * CHARS_PER_TOKEN),
+          languageId,
+          maxNewTokens: s.explainMaxNewTokens,
+          contextTokens: s.contextSize,
+          refreshEvery: s.explainRefreshEvery,
+        },
+        controller.signal,
+        (partial) => {
+          pending = latest = partial;
+          timer ??= setTimeout(flush, RENDER_MS);
+        },
+      );
+      const seconds = ((performance.now() - t0) / 1000).toFixed(1);
+      this.log(`Explanation written in ${seconds} s: ${text.length} characters.`);
+      view.show(text || '_(The model wrote no explanation.)_', `Written by ${this.model.modelName}, locally, in ${seconds} s.`, false);
+    } catch (err) {
+      if (controller.signal.aborted) {
+        // Superseded by a newer explanation: that one owns the panel now.
+        if (this.running === controller) view.show(latest, 'Stopped.', false);
+        this.log(`Explanation stopped after ${((performance.now() - t0) / 1000).toFixed(1)} s${this.running === controller ? '' : ': a new one started'}.`);
+      } else {
+        view.show('', `Failed: ${err instanceof Error ? err.message : String(err)}`, false);
+        this.errors.report(err, 'Explain Selection');
+      }
+    } finally {
+      if (timer) clearTimeout(timer);
+      if (this.running === controller) this.running = undefined;
+    }
+  }
+
+  dispose(): void {
+    this.running?.abort();
   }
 }
 

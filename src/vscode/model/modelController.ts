@@ -4,14 +4,21 @@
 import * as path from 'path';
 import * as vscode from 'vscode';
 import type { EngineClient, EngineCrash } from '../../engine/engineClient';
-import type { OverfillError } from '../../engine/errors';
+import { OverfillError } from '../../engine/errors';
 import type { CompletionRequest, CompletionResult, ExplainRequest, ModelInfo } from '../../engine/requests';
 import type { ErrorReporter } from '../errors/errorReporter';
 import type { OverfillSettings } from '../settings/settings';
 import type { StatusBar } from '../status/statusBar';
+import { formatParams } from './modelCatalog';
+
+/** What a load is asked for; the same again while it holds is not reloaded. */
+function loadKey(folder: string, settings: OverfillSettings): string {
+  return JSON.stringify([folder, settings.executionProvider, settings.cpuThreads]);
+}
 
 export class ModelController {
   private loading: Promise<ModelInfo> | undefined;
+  private loadingKey: string | undefined;
   private info: ModelInfo | undefined;
   /** The user hears of an engine restart once a session; later ones go to the log. */
   private crashShown = false;
@@ -28,13 +35,31 @@ export class ModelController {
     return settings.modelPath || this.embeddedModel;
   }
 
+  /** Whether a model was asked for (loaded, loading, or failed): until then nothing runs. */
+  get started(): boolean {
+    return this.loading !== undefined;
+  }
+
+  /** The folder of the model serving requests now, if one is. */
+  get loadedFolder(): string | undefined {
+    return this.info?.folder;
+  }
+
+  get current(): ModelInfo | undefined {
+    return this.info;
+  }
+
   /**
-   * (Re)loads the model pair; requests made meanwhile wait for it. If it fails while another
-   * model was working, that model stays in use (in the engine too) and the user is told why.
+   * (Re)loads the model pair the settings name, or `folder` (Select Model tries one before the
+   * setting names it); requests made meanwhile wait for it. The same folder, provider and
+   * threads as the load in hand are not loaded again. If it fails while another model was
+   * working, that model stays in use (in the engine too) and the user is told why.
    */
-  load(settings: OverfillSettings): Promise<ModelInfo> {
-    const folder = this.folderFor(settings);
-    const label = settings.modelPath ? path.basename(folder) : 'default';
+  load(settings: OverfillSettings, folder = this.folderFor(settings)): Promise<ModelInfo> {
+    const key = loadKey(folder, settings);
+    if (this.loading && this.loadingKey === key) return this.loading;
+    this.loadingKey = key;
+    const label = folder === this.embeddedModel ? 'default' : path.basename(folder);
     const previous = this.info;
     this.status.set({ kind: 'loading', model: label });
     this.log.info(`Loading model pair from ${folder} (provider: ${settings.executionProvider}, CPU threads: ${settings.cpuThreads || 'auto'})`);
@@ -46,6 +71,7 @@ export class ModelController {
       (info) => {
         if (this.loading !== current) return;
         this.info = info;
+        this.status.clearError();
         for (const f of info.fallbacks) {
           const message = `The ${f.provider} execution provider did not load (${f.reason}); running on ${info.provider} instead.`;
           if (f.requested) this.errors.warnOnce(`provider:${f.provider}`, message);
@@ -58,11 +84,13 @@ export class ModelController {
       (err) => {
         if (this.loading !== current) return;
         if (previous) {
+          this.loadingKey = loadKey(previous.folder, settings);
           this.showReady(previous);
           this.errors.report(err, `Switching to ${folder}`, `Still using ${previous.name}.`);
           return;
         }
         this.info = undefined;
+        this.loadingKey = undefined; // the same folder may be tried again once fixed
         this.status.set({ kind: 'error', message: err instanceof Error ? err.message : String(err) });
         this.errors.report(err, `Loading ${folder}`);
       },
@@ -74,7 +102,7 @@ export class ModelController {
     const fellBack = info.fallbacks.length ? ` (${info.fallbacks.map((f) => f.provider.toUpperCase()).join(', ')} unavailable: see the log)` : '';
     const shape = info.kind === 'full-only' ? `full-only ${formatParams(info.fullParams)} (a standard ONNX export: no OverFill decoder, so suggestions decode at the full model's speed)` : `full ${formatParams(info.fullParams)} → decoder ${formatParams(info.decoderParams)}`;
     const prompt = info.fim ? '' : '; no fill-in-the-middle tokens: completes from the text before the cursor only';
-    this.status.set({ kind: 'ready', model: info.kind === 'full-only' ? `${info.name} (full-only)` : info.name, detail: `${info.name} on ${info.provider.toUpperCase()}${fellBack}, ${shape}${info.family ? `, ${info.family} prompt format` : ''}${prompt}` });
+    this.status.set({ kind: 'ready', model: info.kind === 'full-only' ? `${info.name} (full-only)` : info.name, provider: info.provider, detail: `${info.name} on ${info.provider.toUpperCase()}${fellBack}, ${shape}${info.family ? `, ${info.family} prompt format` : ''}${prompt}` });
   }
 
   /** The engine process died (EngineClient's event); it is restarting unless it crashed in a loop. */
@@ -104,7 +132,7 @@ export class ModelController {
   }
 
   private async ready(): Promise<ModelInfo> {
-    if (!this.loading) throw new Error('No model load was started.');
+    if (!this.loading) throw new OverfillError('ENGINE_NOT_READY', 'No model is loaded yet: open a file in a language OverFill is enabled for, or run OverFill: Select Model.');
     return this.loading;
   }
 
@@ -126,9 +154,4 @@ export class ModelController {
   get modelName(): string {
     return this.info?.name ?? 'model';
   }
-}
-
-function formatParams(n: number | undefined): string {
-  if (!n) return '?';
-  return n >= 1e6 ? `${(n / 1e6).toFixed(1)}M` : `${(n / 1e3).toFixed(0)}K`;
 }

@@ -4,13 +4,21 @@ import type { ProviderSetting } from '../../engine/runtime/providers';
 
 export interface OverfillSettings {
   readonly enable: boolean;
+  /** Language id → on/off; "*" is every language not named (see languageEnabled). */
+  readonly languages: Readonly<Record<string, boolean>>;
   /** Absolute model folder, or '' for the embedded default pair. */
   readonly modelPath: string;
+  /** Folders whose model folders Select Model offers. */
+  readonly modelSearchPaths: readonly string[];
   readonly executionProvider: ProviderSetting;
   /** Threads for CPU inference; 0 = every core (up to 8). */
   readonly cpuThreads: number;
   readonly maxNewTokens: number;
   readonly explainMaxNewTokens: number;
+  /** Explanations: the full model re-reads the decoder's tokens every this many (0: never). */
+  readonly explainRefreshEvery: number;
+  /** A suggestion slower than this (ms) gets one hint; 0: never. */
+  readonly slowSuggestionMs: number;
   readonly contextSize: number;
   /** A fixed debounce, or undefined: adapt to the typing rhythm. */
   readonly debounceMs: number | undefined;
@@ -22,6 +30,9 @@ export interface OverfillSettings {
     readonly maxTokens: number;
   };
 }
+
+/** Folders Select Model searches at most (each is listed on every open of the picker). */
+const MAX_SEARCH_PATHS = 32;
 
 const PROVIDERS: readonly ProviderSetting[] = ['auto', 'cuda', 'dml', 'cpu'];
 
@@ -54,13 +65,21 @@ export function readSettings(c: SettingsSource, warn: Warn): OverfillSettings {
     warn(`overfill.executionProvider "${provider}" is not one of ${PROVIDERS.join(', ')}; using auto.`);
     provider = 'auto';
   }
+  const searchPaths = c.inspect<unknown>('model.searchPaths')?.globalValue ?? [];
+  if (!Array.isArray(searchPaths)) warn('overfill.model.searchPaths must be a list of folder paths; ignoring it.');
+  const modelSearchPaths = (Array.isArray(searchPaths) ? searchPaths : []).filter((p): p is string => typeof p === 'string' && p.trim() !== '').map((p) => p.trim());
+  if (modelSearchPaths.length > MAX_SEARCH_PATHS) warn(`overfill.model.searchPaths lists ${modelSearchPaths.length} folders; searching the first ${MAX_SEARCH_PATHS}.`);
   return Object.freeze({
     enable: c.get<boolean>('enable', true),
+    languages: readLanguages(c, warn),
     modelPath,
+    modelSearchPaths: Object.freeze(modelSearchPaths.slice(0, MAX_SEARCH_PATHS)),
     executionProvider: provider as ProviderSetting,
     cpuThreads: clampInt(c, 'cpuThreads', 0, 64, warn),
     maxNewTokens: clampInt(c, 'maxNewTokens', 1, 512, warn),
     explainMaxNewTokens: clampInt(c, 'explain.maxNewTokens', 1, 2048, warn),
+    explainRefreshEvery: clampInt(c, 'explain.refreshEvery', 0, 512, warn),
+    slowSuggestionMs: clampInt(c, 'slowSuggestionMs', 0, 60_000, warn),
     contextSize: clampInt(c, 'contextSize', 64, 32768, warn),
     debounceMs: c.get<number | null>('debounceMs', null) === null ? undefined : clampInt(c, 'debounceMs', 0, 2000, warn),
     maxLines: clampInt(c, 'maxLines', 1, 64, warn),
@@ -71,6 +90,27 @@ export function readSettings(c: SettingsSource, warn: Warn): OverfillSettings {
       maxTokens: clampInt(c, 'context.maxTokens', 0, 16384, warn),
     }),
   });
+}
+
+const DEFAULT_LANGUAGES: Readonly<Record<string, boolean>> = { '*': true, plaintext: false, markdown: false, scminput: false };
+
+function readLanguages(c: SettingsSource, warn: Warn): Readonly<Record<string, boolean>> {
+  const value = c.get<unknown>('languages', DEFAULT_LANGUAGES);
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    warn('overfill.languages must map language ids to true or false; using the default.');
+    return DEFAULT_LANGUAGES;
+  }
+  const out: Record<string, boolean> = {};
+  for (const [id, on] of Object.entries(value)) {
+    if (typeof on === 'boolean') out[id] = on;
+    else warn(`overfill.languages["${id}"] must be true or false; ignoring it.`);
+  }
+  return Object.freeze(out);
+}
+
+/** Whether suggestions are on for `languageId`: its own entry, else "*", else on. */
+export function languageEnabled(settings: Pick<OverfillSettings, 'enable' | 'languages'>, languageId: string): boolean {
+  return settings.enable && (settings.languages[languageId] ?? settings.languages['*'] ?? true);
 }
 
 /**
