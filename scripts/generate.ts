@@ -8,10 +8,10 @@
 import { CompletionEngine } from '../src/engine/completionEngine';
 import { isAbort, OverfillError } from '../src/engine/errors';
 import { GENERATION_MODES, type GenerationMode } from '../src/engine/generate/generate';
-import type { ProviderSetting } from '../src/engine/runtime/providers';
+import { PROVIDER_SETTINGS, type ProviderSetting } from '../src/engine/runtime/providers';
 
-const PROVIDERS: readonly ProviderSetting[] = ['auto', 'cuda', 'dml', 'cpu'];
-const USAGE = 'usage: npm run generate -- --model DIR [--mode overfill|full|decoder] [--provider auto|cpu|cuda|dml] (--ids 1,2,3 | --prompt TEXT | --prefix A --suffix B) [--max-new-tokens N] [--json]';
+const PROVIDERS: readonly ProviderSetting[] = PROVIDER_SETTINGS;
+const USAGE = 'usage: npm run generate -- --model DIR [--mode overfill|full|decoder] [--provider auto|webgpu|cuda|dml|cpu] (--ids 1,2,3 | --prompt TEXT | --prefix A --suffix B) [--max-new-tokens N] [--json]';
 
 function parse(argv: string[]): Map<string, string | true> {
   const out = new Map<string, string | true>();

@@ -6,14 +6,30 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 APT_PACKAGES=(python3-torch python3-onnx python3-numpy python3-regex python3-pytest libopenblas0-pthread chromium ripgrep libkrb5-dev strace)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing Debian packages: ${missing[*]}"
-  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+# The WebGPU tests run on Mesa's software Vulkan driver (lavapipe). Dawn refuses Debian 12's
+# Mesa 22 ("shaderUniform*ArrayDynamicIndexing required"); bookworm-backports has Mesa 25. The
+# suite is added from the mirror the machine already uses.
+mesa=$(dpkg-query -W -f='${Version}' mesa-vulkan-drivers 2>/dev/null || true)
+if ! dpkg --compare-versions "${mesa:-0}" ge 25 || ! dpkg -s libvulkan1 >/dev/null 2>&1; then
+  echo "setup: installing Mesa's lavapipe (Vulkan, for WebGPU) from bookworm-backports"
+  if ! grep -rqs bookworm-backports /etc/apt/sources.list /etc/apt/sources.list.d/; then
+    mirror=$(grep -hs -m1 '^URIs:' /etc/apt/sources.list.d/debian.sources | awk '{print $2}')
+    [ -n "$mirror" ] || mirror=$(grep -hs -m1 -E '^deb [^ ]+ bookworm ' /etc/apt/sources.list | awk '{print $2}')
+    [ -n "$mirror" ] || { echo "setup: no Debian mirror found in /etc/apt to add bookworm-backports from" >&2; exit 1; }
+    printf 'Types: deb\nURIs: %s\nSuites: bookworm-backports\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' "$mirror" | $SUDO tee /etc/apt/sources.list.d/bookworm-backports.sources >/dev/null
+  fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq -t bookworm-backports mesa-vulkan-drivers libvulkan1 >/dev/null
 fi
 
 # onnxruntime-node's postinstall downloads CUDA provider files; offline that fails and rolls

@@ -17,7 +17,7 @@ test -f test/fixtures/generated/converted/qwen2/numpy-reference.json
 echo "== lint"
 npm run --silent lint
 echo "== unit"
-npm run --silent test:unit
+OVERFILL_REQUIRE_WEBGPU=1 npm run --silent test:unit  # lavapipe is installed by setup.sh: the WebGPU tests must run
 echo "== build and package"
 npm run --silent build
 npm run --silent package

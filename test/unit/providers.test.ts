@@ -2,14 +2,17 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { CompletionEngine } from '../../src/engine/completionEngine';
+import { softwareAdapterReason } from '../../src/engine/runtime/gpuAdapter';
 import { cpuThreads, providerCandidates, sessionOptions } from '../../src/engine/runtime/providers';
 import { PAIR_A } from './fixtures';
 
 describe('execution providers', () => {
   const table: [Parameters<typeof providerCandidates>[0], NodeJS.Platform, string[]][] = [
-    ['auto', 'linux', ['cuda', 'cpu']],
-    ['auto', 'win32', ['cuda', 'dml', 'cpu']],
-    ['auto', 'darwin', ['cpu']],
+    ['auto', 'linux', ['webgpu', 'cuda', 'cpu']],
+    ['auto', 'win32', ['webgpu', 'dml', 'cpu']],
+    ['auto', 'darwin', ['webgpu', 'cpu']],
+    ['auto', 'freebsd', ['cpu']],
+    ['webgpu', 'linux', ['webgpu', 'cpu']],
     ['cuda', 'linux', ['cuda', 'cpu']],
     ['dml', 'win32', ['dml', 'cpu']],
     ['cpu', 'win32', ['cpu']],
@@ -43,6 +46,31 @@ describe('execution providers', () => {
       assert.equal(engine.info.fallbacks[0].provider, 'cuda');
       assert.equal(engine.info.fallbacks[0].requested, true);
       assert.match(engine.info.fallbacks[0].reason, /CUDA/);
+    } finally {
+      await engine.dispose();
+    }
+  });
+
+  it('a Linux machine with no GPU device file has only software WebGPU adapters; a render node or an NVIDIA device is a GPU', () => {
+    const none = (): { dri: string[]; dev: string[] } => ({ dri: [], dev: ['null', 'tty', 'nvidiactl'] });
+    assert.match(softwareAdapterReason('linux', none) ?? '', /software Vulkan driver/);
+    assert.equal(softwareAdapterReason('linux', () => ({ dri: ['card0', 'renderD128'], dev: [] })), undefined);
+    assert.equal(softwareAdapterReason('linux', () => ({ dri: [], dev: ['nvidia0', 'nvidiactl'] })), undefined);
+    assert.match(softwareAdapterReason('linux', () => ({ dri: ['card0'], dev: [] })) ?? '', /software/, 'a display card without a render node renders nothing');
+    assert.equal(softwareAdapterReason('win32', none), undefined);
+    assert.equal(softwareAdapterReason('darwin', none), undefined);
+  });
+
+  it('auto on a machine with no GPU device skips WebGPU (a software adapter) and says why, then ends on the CPU', async (t) => {
+    if (process.platform !== 'linux' || softwareAdapterReason() === undefined) {
+      t.skip('this machine has a GPU device: auto may take WebGPU');
+      return;
+    }
+    const engine = await CompletionEngine.load(PAIR_A, 'auto');
+    try {
+      assert.equal(engine.info.provider, 'cpu');
+      assert.deepEqual(engine.info.fallbacks.map((f) => [f.provider, f.requested]), [['webgpu', false], ['cuda', false]]);
+      assert.match(engine.info.fallbacks[0].reason, /software Vulkan driver/);
     } finally {
       await engine.dispose();
     }

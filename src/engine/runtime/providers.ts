@@ -3,9 +3,12 @@
 import * as ort from 'onnxruntime-node';
 import * as os from 'os';
 import { OverfillError } from '../errors';
+import { softwareAdapterReason } from './gpuAdapter';
 
-export type ProviderSetting = 'auto' | 'cuda' | 'dml' | 'cpu';
-export type ProviderName = 'cuda' | 'dml' | 'cpu';
+/** What `overfill.executionProvider` may say. */
+export const PROVIDER_SETTINGS = ['auto', 'webgpu', 'cuda', 'dml', 'cpu'] as const;
+export type ProviderSetting = (typeof PROVIDER_SETTINGS)[number];
+export type ProviderName = Exclude<ProviderSetting, 'auto'>;
 
 export interface ProviderFallback {
   provider: ProviderName;
@@ -14,22 +17,30 @@ export interface ProviderFallback {
   requested: boolean;
 }
 
+/**
+ * The providers to try, in order. `auto`: WebGPU first (built into the linux-x64, win32 and
+ * darwin-arm64 binaries, and the only provider whose tensors can stay on the device between
+ * runs from Node), then DirectML on Windows or CUDA on Linux (onnxruntime-node has no CUDA
+ * build for Windows), then the CPU.
+ */
 export function providerCandidates(setting: ProviderSetting, platform: NodeJS.Platform = process.platform): ProviderName[] {
   switch (setting) {
     case 'cpu':
       return ['cpu'];
+    case 'webgpu':
     case 'cuda':
-      return ['cuda', 'cpu'];
     case 'dml':
-      return ['dml', 'cpu'];
+      return [setting, 'cpu'];
     case 'auto':
-      if (platform === 'win32') return ['cuda', 'dml', 'cpu'];
-      if (platform === 'linux') return ['cuda', 'cpu'];
+      if (platform === 'win32') return ['webgpu', 'dml', 'cpu'];
+      if (platform === 'linux') return ['webgpu', 'cuda', 'cpu'];
+      if (platform === 'darwin') return ['webgpu', 'cpu'];
       return ['cpu'];
   }
 }
 
 const PROVIDER_HINTS: Record<ProviderName, string> = {
+  webgpu: 'WebGPU needs a GPU driver: on Linux the Vulkan loader (libvulkan.so.1) and the GPU\'s Vulkan driver, on Windows DirectX 12, on macOS Metal; or set "overfill.executionProvider" to "cpu"',
   cuda: 'The CUDA provider needs an NVIDIA driver, CUDA 12, cuDNN 9 and onnxruntime-node\'s CUDA provider libraries; or set "overfill.executionProvider" to "cpu"',
   dml: 'DirectML needs Windows 10 1903+ with a DirectX 12 GPU; or set "overfill.executionProvider" to "cpu"',
   cpu: '',
@@ -81,6 +92,13 @@ export interface OpenedSessions {
 export async function openSessions(files: readonly string[], setting: ProviderSetting, threads = 0): Promise<OpenedSessions> {
   const fallbacks: ProviderFallback[] = [];
   for (const provider of providerCandidates(setting)) {
+    // A software Vulkan driver (lavapipe) is a WebGPU adapter but no GPU: slower than the CPU
+    // provider. Asked for by name (tests on lavapipe), it is used anyway.
+    const software = provider === 'webgpu' && setting === 'auto' ? softwareAdapterReason() : undefined;
+    if (software) {
+      fallbacks.push({ provider, reason: software, requested: false });
+      continue;
+    }
     if (provider === 'dml' && process.platform !== 'win32') {
       // ORT silently drops an unknown provider here; say so instead of pretending it ran.
       fallbacks.push({ provider, reason: 'DirectML exists only on Windows', requested: setting === provider });

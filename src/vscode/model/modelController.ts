@@ -99,10 +99,11 @@ export class ModelController {
   }
 
   private showReady(info: ModelInfo): void {
-    const fellBack = info.fallbacks.length ? ` (${info.fallbacks.map((f) => f.provider.toUpperCase()).join(', ')} unavailable: see the log)` : '';
     const shape = info.kind === 'full-only' ? `full-only ${formatParams(info.fullParams)} (a standard ONNX export: no OverFill decoder, so suggestions decode at the full model's speed)` : `full ${formatParams(info.fullParams)} → decoder ${formatParams(info.decoderParams)}`;
     const prompt = info.fim ? '' : '; no fill-in-the-middle tokens: completes from the text before the cursor only';
-    this.status.set({ kind: 'ready', model: info.kind === 'full-only' ? `${info.name} (full-only)` : info.name, provider: info.provider, detail: `${info.name} on ${info.provider.toUpperCase()}${fellBack}, ${shape}${info.family ? `, ${info.family} prompt format` : ''}${prompt}` });
+    this.status.set({ kind: 'ready', model: info.kind === 'full-only' ? `${info.name} (full-only)` : info.name, provider: info.provider, detail: `${info.name} on ${info.provider.toUpperCase()}, ${shape}${info.family ? `, ${info.family} prompt format` : ''}${prompt}`,
+      notes: info.fallbacks.map((f) => `${f.provider.toUpperCase()} not used: ${f.reason}`),
+    });
   }
 
   /** The engine process died (EngineClient's event); it is restarting unless it crashed in a loop. */

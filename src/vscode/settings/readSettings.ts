@@ -1,6 +1,6 @@
 // Reads `overfill.*` into a typed, frozen snapshot, with bad values clamped and each distinct
 // warning passed on once. No VS Code import: the source is an interface, so this is unit-tested.
-import type { ProviderSetting } from '../../engine/runtime/providers';
+import { PROVIDER_SETTINGS, type ProviderSetting } from '../../engine/runtime/providers';
 
 export interface OverfillSettings {
   readonly enable: boolean;
@@ -34,7 +34,7 @@ export interface OverfillSettings {
 /** Folders Select Model searches at most (each is listed on every open of the picker). */
 const MAX_SEARCH_PATHS = 32;
 
-const PROVIDERS: readonly ProviderSetting[] = ['auto', 'cuda', 'dml', 'cpu'];
+const PROVIDERS: readonly ProviderSetting[] = PROVIDER_SETTINGS;
 
 export type Warn = (message: string) => void;
 

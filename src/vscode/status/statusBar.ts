@@ -7,7 +7,7 @@ import { describeFigures, formatLatency, type SuggestionFigures } from './sugges
 export type EngineState =
   | { kind: 'idle' }
   | { kind: 'loading'; model: string }
-  | { kind: 'ready'; model: string; provider: string; detail: string }
+  | { kind: 'ready'; model: string; provider: string; detail: string; /** Why other providers did not run. */ notes?: string[] }
   | { kind: 'working'; model: string }
   | { kind: 'restarting'; model: string; reason: string }
   | { kind: 'error'; message: string }
@@ -106,6 +106,8 @@ export class StatusBar implements vscode.Disposable {
         break;
     }
     const lines = [escape(headline)];
+    const notes = state.kind === 'ready' || state.kind === 'working' ? (this.lastReady?.notes ?? []) : [];
+    if (notes.length) lines.push('', ...notes.map(escape));
     if (this.last && state.kind !== 'idle') lines.push('', ...describeFigures(this.last));
     if (this.lastError && state.kind !== 'error') lines.push('', `Last error: ${escape(this.lastError)}`);
     lines.push('', 'Click for the OverFill menu.');
