@@ -20,6 +20,8 @@ const DEFAULT_MAX_LINES = 8;
 /** Prompt caches kept (e.g. completions in two files, or a completion and an explanation). */
 const CACHE_ENTRIES = 3;
 const CACHE_BYTES = 512 * 1024 * 1024;
+/** The bound when the KV lives in GPU memory (WebGPU, hf layout), which the model's weights share. */
+const DEVICE_CACHE_BYTES = 256 * 1024 * 1024;
 /** Warm-up prompt length: the size of a typical completion prompt (the default contextTokens). */
 const WARM_UP_TOKENS = 1024;
 /** Warm-up passes: the second real prompt after loading was still ~20% slower than steady. */
@@ -48,7 +50,8 @@ export class CompletionEngine {
     readonly info: ModelInfo,
     private readonly options: EngineOptions,
   ) {
-    this.cache = options.promptCache === false ? undefined : new PromptCache(CACHE_ENTRIES, CACHE_BYTES);
+    const onDevice = pair.provider === 'webgpu' && pair.manifest.kv.cacheLayout === 'hf';
+    this.cache = options.promptCache === false ? undefined : new PromptCache(CACHE_ENTRIES, onDevice ? DEVICE_CACHE_BYTES : CACHE_BYTES);
   }
 
   /** One generation while holding `turn`, stepping aside between model runs when outranked. */

@@ -12,7 +12,8 @@ import { after, before, describe, it } from 'node:test';
 import { CompletionEngine } from '../../src/engine/completionEngine';
 import { argmax, generate, GENERATION_MODES } from '../../src/engine/generate/generate';
 import { loadModelPair } from '../../src/engine/runtime/loadModelPair';
-import { PAIR_A, PAIR_A_INT8, readReference, REPO_ROOT } from './fixtures';
+import { PromptCache } from '../../src/engine/cache/promptCache';
+import { PAIR_A, PAIR_A_HF, PAIR_A_INT8, readReference, REPO_ROOT } from './fixtures';
 
 const REQUIRED = process.env.OVERFILL_REQUIRE_WEBGPU === '1';
 /** Steps whose next token must match the CPU provider's on an int8 pair. */
@@ -109,4 +110,85 @@ describe('WebGPU provider', { timeout: 600_000 }, () => {
       }
     });
   }
+
+  describe('the hf layout: KV on the device', () => {
+    it('the full model’s present KV stays on the GPU and the decoder steps on it there; a replaced cache is freed, a checkpoint’s kept', async (t) => {
+      if (!needGpu(t)) return;
+      const pair = await loadModelPair(PAIR_A_HF, 'webgpu');
+      try {
+        assert.equal(pair.provider, 'webgpu');
+        const cache = pair.full.newCache();
+        await pair.full.forward([5, 6, 7, 8], cache);
+        assert.ok(cache.onDevice);
+        assert.deepEqual([...new Set(cache.pastTensors().map((x) => x.location))], ['gpu-buffer']);
+        const prompt = [...cache.pastTensors()];
+        const restore = cache.checkpoint();
+        await pair.decoder.forward([9], cache);
+        const step1 = [...cache.pastTensors()];
+        await pair.decoder.forward([10], cache);
+        assert.equal(cache.length, 6);
+        assert.deepEqual([...new Set(step1.map((x) => x.location))], ['none'], 'a step’s replaced KV was not freed');
+        assert.deepEqual([...new Set(prompt.map((x) => x.location))], ['gpu-buffer'], 'the checkpoint’s KV was freed');
+        const step2 = [...cache.pastTensors()];
+        restore();
+        assert.equal(cache.length, 4);
+        assert.equal(cache.pastTensors()[0], prompt[0]);
+        assert.deepEqual([...new Set(step2.map((x) => x.location))], ['none'], 'restoring kept the decode steps’ KV');
+        cache.release();
+        assert.deepEqual([...new Set(prompt.map((x) => x.location))], ['none']);
+      } finally {
+        await pair.dispose();
+      }
+    });
+
+    for (const mode of GENERATION_MODES) {
+      it(`${mode}: the CPU provider's greedy ids with the KV on the device`, async (t) => {
+        if (!needGpu(t)) return;
+        const [onGpu, onCpu] = [await CompletionEngine.load(PAIR_A_HF, 'webgpu'), await CompletionEngine.load(PAIR_A_HF, 'cpu')];
+        try {
+          const { promptIds, newTokens } = readReference(PAIR_A_HF);
+          assert.deepEqual((await onGpu.generateIds(promptIds, mode, newTokens)).ids, (await onCpu.generateIds(promptIds, mode, newTokens)).ids);
+        } finally {
+          await onGpu.dispose();
+          await onCpu.dispose();
+        }
+      });
+    }
+
+    it('the prompt cache reuses a device cache the new prompt extends, and prefills again (never cuts) when it does not', async (t) => {
+      if (!needGpu(t)) return;
+      const [onGpu, onCpu] = [await loadModelPair(PAIR_A_HF, 'webgpu'), await loadModelPair(PAIR_A_HF, 'cpu')];
+      try {
+        const { promptIds } = readReference(PAIR_A_HF);
+        const cache = new PromptCache(3, 1 << 28);
+        const options = { mode: 'overfill' as const, maxNewTokens: 6, stopIds: new Set<number>(), vocabLimit: onCpu.tokenizer.size };
+        await generate(onGpu, promptIds, { ...options, cache });
+        const longer = [...promptIds, promptIds[2]];
+        const extended = await generate(onGpu, longer, { ...options, cache });
+        assert.equal(extended.reusedTokens, promptIds.length);
+        assert.deepEqual(extended.ids, (await generate(onCpu, longer, options)).ids);
+        const shorter = promptIds.slice(0, promptIds.length - 3);
+        const cut = await generate(onGpu, shorter, { ...options, cache });
+        assert.equal(cut.reusedTokens, 0, 'a device cache was cut (it cannot be read back)');
+        assert.deepEqual(cut.ids, (await generate(onCpu, shorter, options)).ids);
+        cache.clear();
+      } finally {
+        await onGpu.dispose();
+        await onCpu.dispose();
+      }
+    });
+
+    it('the static layout keeps its cache on the host under WebGPU', async (t) => {
+      const engine = needGpu(t);
+      if (!engine) return;
+      const pair = await loadModelPair(PAIR_A, 'webgpu');
+      try {
+        const cache = pair.full.newCache();
+        await pair.full.forward([5, 6, 7], cache);
+        assert.equal(cache.onDevice, false);
+      } finally {
+        await pair.dispose();
+      }
+    });
+  });
 });

@@ -56,7 +56,8 @@ export class PromptCache {
     const [entry] = this.entries.splice(best, 1);
     const reused = Math.min(bestLength, ids.length - 1);
     entry.cache.truncate(reused);
-    return { cache: entry.cache, reused };
+    // A device cache cannot be cut: it may come back empty (runtime/kvCache.ts).
+    return { cache: entry.cache, reused: entry.cache.length };
   }
 
   /** Returns a cache holding the KV of `ids` (exactly its first cache.length tokens). */
@@ -64,11 +65,12 @@ export class PromptCache {
     if (cache.length === 0) return;
     this.entries.push({ role, ids: ids.slice(0, cache.length), cache });
     while (this.entries.length > this.maxEntries || (this.entries.length > 1 && this.totalBytes() > this.maxBytes)) {
-      this.entries.shift();
+      this.entries.shift()?.cache.release();
     }
   }
 
   clear(): void {
+    for (const e of this.entries) e.cache.release();
     this.entries = [];
   }
 

@@ -132,7 +132,8 @@ export async function generate(models: ModelRoles, promptIds: readonly number[],
     // refresh): dropped below, never cached as prompt.
     const restore = cache.checkpoint();
     // With an int8 cache a refresh, like a prompt run, must cover two positions (see above).
-    const refreshEvery = opts.mode === 'overfill' && opts.refreshEvery ? Math.max(2, Math.floor(opts.refreshEvery)) : 0;
+    // A device-resident cache (WebGPU) cannot be cut back to re-run the decoder's tokens: no refresh there yet.
+    const refreshEvery = opts.mode === 'overfill' && opts.refreshEvery && !cache.onDevice ? Math.max(2, Math.floor(opts.refreshEvery)) : 0;
     /** Generated tokens whose KV the full model wrote (by refreshes). */
     let refreshed = 0;
     try {

@@ -85,6 +85,10 @@ export interface KvCache {
   checkpoint(): () => void;
   /** Memory held, for the prompt cache's bound. */
   readonly bytes: number;
+  /** Whether its tensors live on the GPU (WebGPU 'gpu-buffer' outputs): they cannot be read or cut here. */
+  readonly onDevice: boolean;
+  /** Frees device memory now (a cache dropped by the prompt cache); host caches leave it to GC. */
+  release(): void;
 }
 
 export function createKvCache(layout: KvLayout, kind: CacheLayout): KvCache {
@@ -207,12 +211,28 @@ export class StaticKvCache implements KvCache {
     const length = this.length;
     return () => this.truncate(length);
   }
+
+  readonly onDevice = false;
+
+  release(): void {
+    // Host memory: the garbage collector frees it.
+  }
 }
 
+/**
+ * The hf layout: every run returns the whole cache as `present`, fed back as `past`. On WebGPU
+ * those outputs stay on the device ('gpu-buffer'), so a decode step moves no KV across the bus
+ * and the full model's prompt KV reaches the decoder there too. Device tensors are freed here
+ * as soon as nothing refers to them (a checkpoint keeps the prompt's); they cannot be read back
+ * from Node (onnxruntime-node aborts the process), so a device cache is never cut: truncating
+ * it below its length empties it, and the prompt is prefilled again.
+ */
 export class HfKvCache implements KvCache {
   length = 0;
   private tensors: ort.Tensor[];
   private readonly empty: ort.Tensor;
+  /** Held by a checkpoint: not freed until it is restored. */
+  private pinned: ort.Tensor[] | undefined;
 
   private readonly dtype: Exclude<KvDtype, 'int8'>;
 
@@ -240,8 +260,28 @@ export class HfKvCache implements KvCache {
   }
 
   absorb(presents: readonly ort.Tensor[], n: number): void {
+    const old = this.tensors;
     this.tensors = [...presents];
     this.length += n;
+    this.free(old);
+  }
+
+  get onDevice(): boolean {
+    return this.tensors[0]?.location === 'gpu-buffer';
+  }
+
+  /** Disposes device tensors of `tensors` that neither the cache nor a checkpoint still holds. */
+  private free(tensors: ort.Tensor[]): void {
+    if (tensors === this.pinned || tensors === this.tensors) return;
+    for (const t of tensors) if (t.location === 'gpu-buffer' && !this.tensors.includes(t) && !this.pinned?.includes(t)) t.dispose();
+  }
+
+  release(): void {
+    const old = this.tensors;
+    this.pinned = undefined;
+    this.tensors = this.tensors.map(() => this.empty);
+    this.length = 0;
+    this.free(old);
   }
 
   plan(): void {
@@ -255,6 +295,10 @@ export class HfKvCache implements KvCache {
   /** Copies the first n positions of every head (once per request, never per step). */
   truncate(n: number): void {
     if (n >= this.length) return;
+    if (this.onDevice) {
+      this.release(); // not readable from Node: prefill again
+      return;
+    }
     const { numKvHeads: h, headDim: d } = this.layout;
     const keep = Math.max(0, n);
     this.tensors = this.tensors.map((t) => {
@@ -270,9 +314,13 @@ export class HfKvCache implements KvCache {
   checkpoint(): () => void {
     const tensors = this.tensors;
     const length = this.length;
+    this.pinned = tensors;
     return () => {
+      const current = this.tensors;
       this.tensors = tensors;
       this.length = length;
+      if (this.pinned === tensors) this.pinned = undefined;
+      this.free(current);
     };
   }
 }

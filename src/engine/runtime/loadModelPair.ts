@@ -3,7 +3,7 @@
 // tokenizer fits the logits. A full-only folder opens its one graph once, for both roles.
 import * as path from 'path';
 import { OverfillError } from '../errors';
-import type { ModelManifest } from '../model/manifest';
+import { layerCacheNames, type ModelManifest } from '../model/manifest';
 import { verifyGraphFiles } from '../model/verifyFiles';
 import { readModelFolder } from '../model/readModelFolder';
 import { TextTokenizer } from '../tokenizer/textTokenizer';
@@ -42,7 +42,9 @@ export async function loadModelPair(location: string, provider: ProviderSetting,
   const fullFile = path.join(manifest.folder, manifest.full.file);
   const decFile = path.join(manifest.folder, manifest.decoder.file);
   const fullOnly = manifest.kind === 'full-only';
-  const opened = await openSessions(fullOnly ? [fullFile] : [fullFile, decFile], provider, cpuThreads);
+  // The hf layout's present KV stays on the device under WebGPU (runtime/kvCache.ts, HfKvCache).
+  const presents = manifest.kv.cacheLayout === 'hf' ? Array.from({ length: manifest.kv.numLayers }, (_, i) => layerCacheNames(manifest.io, manifest.kv.dtype, i).present).flat() : [];
+  const opened = await openSessions(fullOnly ? [fullFile] : [fullFile, decFile], provider, cpuThreads, presents);
   const [fullSession, decSession = fullSession] = opened.sessions;
   const release = () => Promise.all(opened.sessions.map((s) => s.release()));
   try {

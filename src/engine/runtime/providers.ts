@@ -60,8 +60,14 @@ export function cpuThreads(setting = 0, cores: number = os.availableParallelism(
   return Math.max(1, Math.min(cores, MAX_CPU_THREADS));
 }
 
-export function sessionOptions(provider: ProviderName, threads = 0): ort.InferenceSession.SessionOptions {
+/**
+ * `deviceOutputs`: outputs to leave on the device (WebGPU only: the hf layout's present KV, fed
+ * back as the next run's past); the others, logits among them, come back to the host.
+ */
+export function sessionOptions(provider: ProviderName, threads = 0, deviceOutputs: readonly string[] = []): ort.InferenceSession.SessionOptions {
+  const onDevice = provider === 'webgpu' && deviceOutputs.length > 0;
   return {
+    ...(onDevice ? { preferredOutputLocation: Object.fromEntries(deviceOutputs.map((name) => [name, 'gpu-buffer' as const])) } : {}),
     // A GPU provider still lists the CPU so ops it lacks run there.
     executionProviders: provider === 'cpu' ? ['cpu'] : [provider, 'cpu'],
     graphOptimizationLevel: 'all',
@@ -89,7 +95,7 @@ export interface OpenedSessions {
  * Opens every file with the first provider that loads them all. A GPU provider's failure is
  * recorded and the next is tried; failing on the CPU means the model itself is unreadable.
  */
-export async function openSessions(files: readonly string[], setting: ProviderSetting, threads = 0): Promise<OpenedSessions> {
+export async function openSessions(files: readonly string[], setting: ProviderSetting, threads = 0, deviceOutputs: readonly string[] = []): Promise<OpenedSessions> {
   const fallbacks: ProviderFallback[] = [];
   for (const provider of providerCandidates(setting)) {
     // A software Vulkan driver (lavapipe) is a WebGPU adapter but no GPU: slower than the CPU
@@ -109,7 +115,7 @@ export async function openSessions(files: readonly string[], setting: ProviderSe
     try {
       for (const file of files) {
         current = file;
-        opened.push(await ort.InferenceSession.create(file, sessionOptions(provider, threads)));
+        opened.push(await ort.InferenceSession.create(file, sessionOptions(provider, threads, deviceOutputs)));
       }
       return { provider, sessions: opened, fallbacks };
     } catch (err) {
