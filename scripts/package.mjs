@@ -9,9 +9,11 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const TARGETS = {
-  'linux-x64': { os: 'linux', arch: 'x64', binary: 'libonnxruntime.so.1' },
-  'win32-x64': { os: 'win32', arch: 'x64', binary: 'DirectML.dll' },
-  'darwin-arm64': { os: 'darwin', arch: 'arm64', binary: 'libonnxruntime.1.30.0.dylib' },
+  // binaries: what the binding loads (DirectML.dll for dml; dxcompiler.dll and dxil.dll for WebGPU over D3D12).
+  'linux-x64': { os: 'linux', arch: 'x64', binaries: ['libonnxruntime.so.1'] },
+  'win32-x64': { os: 'win32', arch: 'x64', binaries: ['onnxruntime.dll', 'DirectML.dll', 'dxcompiler.dll', 'dxil.dll'] },
+  // The package also has a byte-identical libonnxruntime.1.30.0.dylib that the binding never loads (45 MB): left out.
+  'darwin-arm64': { os: 'darwin', arch: 'arm64', binaries: ['libonnxruntime.1.dylib'], drop: ['libonnxruntime.1.30.0.dylib'] },
 };
 const targets = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(TARGETS);
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
@@ -41,6 +43,7 @@ for (const target of targets) {
   cpSync(join(root, 'node_modules', 'onnxruntime-node', 'package.json'), join(ortDest, 'package.json'));
   cpSync(join(root, 'node_modules', 'onnxruntime-node', 'dist'), join(ortDest, 'dist'), { recursive: true });
   cpSync(join(ortBin, t.os, t.arch), join(ortDest, 'bin', 'napi-v6', t.os, t.arch), { recursive: true });
+  for (const f of t.drop ?? []) rmSync(join(ortDest, 'bin', 'napi-v6', t.os, t.arch, f));
   const commonDest = join(stage, 'dist', 'node_modules', 'onnxruntime-common');
   cpSync(join(root, 'node_modules', 'onnxruntime-common', 'package.json'), join(commonDest, 'package.json'));
   cpSync(join(root, 'node_modules', 'onnxruntime-common', 'dist', 'cjs'), join(commonDest, 'dist', 'cjs'), { recursive: true });
@@ -60,7 +63,8 @@ function checkContents(vsix, t) {
   const bins = new Set(listing.filter((f) => f.includes('/bin/napi-v6/')).map((f) => f.split('/bin/napi-v6/')[1].split('/').slice(0, 2).join('/')));
   const want = `${t.os}/${t.arch}`;
   if (bins.size !== 1 || !bins.has(want)) throw new Error(`${vsix}: expected only ${want} binaries, found ${[...bins].join(', ')}`);
-  for (const need of [`napi-v6/${want}/onnxruntime_binding.node`, `napi-v6/${want}/${t.binary}`, 'extension/dist/extension.js', 'extension/dist/engineProcess.js', 'extension/models/default/overfill.json', 'extension/models/default/full.onnx', 'extension/models/default/decoder.onnx', 'extension/models/default/tokenizer.json']) {
+  for (const f of t.drop ?? []) if (listing.some((l) => l.endsWith(`napi-v6/${want}/${f}`))) throw new Error(`${vsix} carries ${f}, which is left out`);
+  for (const need of [`napi-v6/${want}/onnxruntime_binding.node`, ...t.binaries.map((b) => `napi-v6/${want}/${b}`), 'extension/dist/extension.js', 'extension/dist/engineProcess.js', 'extension/models/default/overfill.json', 'extension/models/default/full.onnx', 'extension/models/default/decoder.onnx', 'extension/models/default/tokenizer.json']) {
     if (!listing.some((f) => f.endsWith(need))) throw new Error(`${vsix} lacks ${need}`);
   }
   // Every page a walkthrough step shows must ship, or the step opens empty.
