@@ -13,7 +13,7 @@ for p in "${APT_PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing Debian packages: ${missing[*]}"
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
 # The WebGPU tests run on Mesa's software Vulkan driver (lavapipe). Dawn refuses Debian 12's
@@ -22,14 +22,17 @@ fi
 mesa=$(dpkg-query -W -f='${Version}' mesa-vulkan-drivers 2>/dev/null || true)
 if ! dpkg --compare-versions "${mesa:-0}" ge 25 || ! dpkg -s libvulkan1 >/dev/null 2>&1; then
   echo "setup: installing Mesa's lavapipe (Vulkan, for WebGPU) from bookworm-backports"
-  if ! grep -rqs bookworm-backports /etc/apt/sources.list /etc/apt/sources.list.d/; then
-    mirror=$(grep -hs -m1 '^URIs:' /etc/apt/sources.list.d/debian.sources | awk '{print $2}')
-    [ -n "$mirror" ] || mirror=$(grep -hs -m1 -E '^deb [^ ]+ bookworm ' /etc/apt/sources.list | awk '{print $2}')
+  # Active lines only, in the files apt reads (*.list, *.sources; not *.disabled, not comments).
+  # One grep, no pipe: with pipefail a pipe into grep -q can fail on SIGPIPE. -q exits 0 on a match even if a glob names no file.
+  if ! grep -qsE '^[^#]*bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources; then
+    mirror=$(grep -hs -m1 '^URIs:' /etc/apt/sources.list.d/debian.sources | awk '{print $2}' || true)
+    # One-line form, options ([signed-by=...]) or not: the URI is the first field starting with a scheme.
+    [ -n "$mirror" ] || mirror=$(grep -hs -E '^deb .* bookworm ' /etc/apt/sources.list | grep -o -m1 -E '[a-z]+://[^ ]+' | head -n 1 || true)
     [ -n "$mirror" ] || { echo "setup: no Debian mirror found in /etc/apt to add bookworm-backports from" >&2; exit 1; }
     printf 'Types: deb\nURIs: %s\nSuites: bookworm-backports\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' "$mirror" | $SUDO tee /etc/apt/sources.list.d/bookworm-backports.sources >/dev/null
   fi
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq -t bookworm-backports mesa-vulkan-drivers libvulkan1 >/dev/null
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -t bookworm-backports mesa-vulkan-drivers libvulkan1 >/dev/null
 fi
 
 # onnxruntime-node's postinstall downloads CUDA provider files; offline that fails and rolls

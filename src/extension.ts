@@ -75,6 +75,7 @@ export function activate(context: vscode.ExtensionContext): void {
     else if (vscode.window.visibleTextEditors.some((e) => wantsSuggestions(e.document, s))) loadModel();
     else status.set({ kind: 'idle' });
   }
+  model.onUnloaded = loadWhenWanted;
   const ensureModel = (): void => {
     if (!model.started) loadModel();
   };
@@ -118,7 +119,7 @@ export function activate(context: vscode.ExtensionContext): void {
       if (modelChanged && model.started) loadModel();
       else if (!model.started) loadWhenWanted();
       else if (!next.enable) status.set({ kind: 'disabled' });
-      else status.idle();
+      else status.enabled();
     }),
   );
   loadWhenWanted();

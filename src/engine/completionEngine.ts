@@ -202,9 +202,13 @@ export class CompletionEngine {
         };
         if (wanted > 1) {
           const firsts = firstLogits ? alternativeFirstTokens(firstLogits, wanted, { texts, stopIds: common.stopIds, healed, taken: result.ids[0] }) : [];
-          completion.alternatives = await collectAlternatives(text, wanted, firsts, async (first) =>
-            finalize((await this.generateOn(turn, cache, promptIds, { ...common, pick: forcingFirst(first, texts.length) })).ids),
-          );
+          try {
+            completion.alternatives = await collectAlternatives(text, wanted, firsts, async (first) =>
+              finalize((await this.generateOn(turn, cache, promptIds, { ...common, pick: forcingFirst(first, texts.length) })).ids),
+            );
+          } finally {
+            if (cache !== shared) cache?.clear(); // the cold request's own cache
+          }
         }
         return completion;
       },
@@ -316,6 +320,7 @@ export class CompletionEngine {
   /** Releases the sessions once the request running now (already aborted, typically) has left them. */
   async dispose(): Promise<void> {
     await this.turns.idle();
+    this.cache?.clear(); // device KV is freed before the sessions that made it
     await this.pair.dispose();
   }
 }

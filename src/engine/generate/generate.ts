@@ -170,7 +170,8 @@ export async function generate(models: ModelRoles, promptIds: readonly number[],
     }
   } finally {
     // Also after an abort: the prompt positions prefilled so far serve the next request.
-    opts.cache?.checkin(prefillRole, promptIds, cache);
+    if (opts.cache) opts.cache.checkin(prefillRole, promptIds, cache);
+    else cache.release(); // nobody keeps it: device memory goes now, not at some GC
   }
   return { ids, stopReason, reusedTokens: start, prefillMs: t1 - t0, decodeMs: performance.now() - t1 };
 }

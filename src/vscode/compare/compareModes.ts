@@ -56,7 +56,8 @@ export class CompareModes implements vscode.Disposable {
     const cells: Cell[] = MODES.map(() => ({ state: 'waiting' }));
     const panel = this.show();
     const render = (note: string): void => {
-      if (this.panel === panel) panel.webview.html = page(where, this.model.modelName, cells, note);
+      // A newer comparison owns the panel: this one stops drawing on it.
+      if (this.panel === panel && this.running === controller) panel.webview.html = page(where, this.model.modelName, cells, note);
     };
     render('Running…');
     try {
@@ -76,7 +77,7 @@ export class CompareModes implements vscode.Disposable {
       }
       const info = this.model.current;
       const fullOnly = info?.kind === 'full-only' ? ' This model is a standard export with no decoder: every mode runs the full model.' : '';
-      render(controller.signal.aborted ? 'Stopped (another comparison started, or the panel was closed).' : `Each mode ran with the prompt cache off, on ${info?.provider.toUpperCase() ?? '?'}.${fullOnly}`);
+      render(controller.signal.aborted ? 'Stopped.' : `Each mode ran with the prompt cache off, on ${info?.provider.toUpperCase() ?? '?'}.${fullOnly}`);
     } finally {
       if (this.running === controller) this.running = undefined;
     }

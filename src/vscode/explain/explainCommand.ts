@@ -3,6 +3,7 @@
 // Stop button or closing it cancels too. Ghost text never waits behind it: the engine lets a
 // completion run between two of the explanation's decode steps.
 import * as vscode from 'vscode';
+import { isAbort } from '../../engine/errors';
 import type { ErrorReporter } from '../errors/errorReporter';
 import type { ModelController } from '../model/modelController';
 import type { SettingsStore } from '../settings/settings';
@@ -68,7 +69,7 @@ export class ExplainCommand {
       this.log(`Explanation written in ${seconds} s: ${text.length} characters.`);
       view.show(text || '_(The model wrote no explanation.)_', `Written by ${this.model.modelName}, locally, in ${seconds} s.`, false);
     } catch (err) {
-      if (controller.signal.aborted) {
+      if (controller.signal.aborted || isAbort(err)) {
         // Superseded by a newer explanation: that one owns the panel now.
         if (this.running === controller) view.show(latest, 'Stopped.', false);
         this.log(`Explanation stopped after ${((performance.now() - t0) / 1000).toFixed(1)} s${this.running === controller ? '' : ': a new one started'}.`);

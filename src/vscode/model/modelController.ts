@@ -35,6 +35,14 @@ export class ModelController {
     return settings.modelPath || this.embeddedModel;
   }
 
+  /** Called when no model is loaded or loading any more (a first pick that failed): the lazy load may start. */
+  onUnloaded: () => void = () => undefined;
+
+  /** The load in hand, settled (a pick waits for it so a failure can fall back to it). */
+  async settled(): Promise<void> {
+    await this.loading?.catch(() => undefined);
+  }
+
   /** Whether a model was asked for (loaded, loading, or failed): until then nothing runs. */
   get started(): boolean {
     return this.loading !== undefined;
@@ -58,9 +66,11 @@ export class ModelController {
   load(settings: OverfillSettings, folder = this.folderFor(settings)): Promise<ModelInfo> {
     const key = loadKey(folder, settings);
     if (this.loading && this.loadingKey === key) return this.loading;
+    const previousKey = this.loadingKey;
     this.loadingKey = key;
     const label = folder === this.embeddedModel ? 'default' : path.basename(folder);
     const previous = this.info;
+    const configured = folder === this.folderFor(settings);
     this.status.set({ kind: 'loading', model: label });
     this.log.info(`Loading model pair from ${folder} (provider: ${settings.executionProvider}, CPU threads: ${settings.cpuThreads || 'auto'})`);
     this.errors.reset();
@@ -84,13 +94,21 @@ export class ModelController {
       (err) => {
         if (this.loading !== current) return;
         if (previous) {
-          this.loadingKey = loadKey(previous.folder, settings);
+          this.loadingKey = previousKey;
           this.showReady(previous);
           this.errors.report(err, `Switching to ${folder}`, `Still using ${previous.name}.`);
           return;
         }
         this.info = undefined;
         this.loadingKey = undefined; // the same folder may be tried again once fixed
+        if (!configured) {
+          // A folder tried by Select Model before any model ran: the settings' model may still load.
+          this.loading = undefined;
+          this.status.set({ kind: 'idle' });
+          this.errors.report(err, `Switching to ${folder}`);
+          this.onUnloaded();
+          return;
+        }
         this.status.set({ kind: 'error', message: err instanceof Error ? err.message : String(err) });
         this.errors.report(err, `Loading ${folder}`);
       },

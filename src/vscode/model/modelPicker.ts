@@ -66,6 +66,8 @@ export class ModelPicker {
       void vscode.window.showErrorMessage(`OverFill: ${folder} is not a model OverFill can run: ${described.message}`);
       return false;
     }
+    // A load still in flight (the settings' model) settles first: if the pick fails, that one serves.
+    await this.model.settled();
     try {
       await this.model.load(this.settings(), folder);
     } catch {

@@ -62,9 +62,14 @@ export class StatusBar implements vscode.Disposable {
     if (this.state.kind === 'ready') this.set({ kind: 'working', model });
   }
 
-  /** Back to ready after a request or re-enabling, unless a load or an error came meanwhile. */
+  /** A request ended: back to ready, unless a load, an error or "off" came meanwhile. */
   idle(): void {
-    if (this.lastReady && (this.state.kind === 'working' || this.state.kind === 'disabled')) this.set(this.lastReady);
+    if (this.lastReady && this.state.kind === 'working') this.set(this.lastReady);
+  }
+
+  /** Suggestions were turned back on. */
+  enabled(): void {
+    if (this.lastReady && this.state.kind === 'disabled') this.set(this.lastReady);
   }
 
   private render(): void {
