@@ -30,6 +30,11 @@ describe('suggestion figures', () => {
     assert.equal(figuresOf(result(5, 0), 10).decodeTokensPerSecond, undefined);
   });
 
+  it('an explicit trigger’s figures say they cover its alternatives', () => {
+    assert.equal(figuresOf({ ...result(11, 50), alternatives: ['a', 'b', 'c'] }, 90).mode, 'overfill, with 2 alternatives');
+    assert.equal(figuresOf({ ...result(11, 50), alternatives: ['a'] }, 90).mode, 'overfill');
+  });
+
   it('latency reads in ms below a second, in seconds above', () => {
     assert.equal(formatLatency(84.4), '84 ms');
     assert.equal(formatLatency(1234), '1.2 s');

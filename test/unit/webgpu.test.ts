@@ -11,6 +11,8 @@ import * as path from 'path';
 import { after, before, describe, it } from 'node:test';
 import { CompletionEngine } from '../../src/engine/completionEngine';
 import { argmax, generate, GENERATION_MODES } from '../../src/engine/generate/generate';
+import type * as ort from 'onnxruntime-node';
+import type { KvCache } from '../../src/engine/runtime/kvCache';
 import { loadModelPair } from '../../src/engine/runtime/loadModelPair';
 import { PromptCache } from '../../src/engine/cache/promptCache';
 import { PAIR_A, PAIR_A_HF, PAIR_A_INT8, readReference, REPO_ROOT } from './fixtures';
@@ -175,6 +177,36 @@ describe('WebGPU provider', { timeout: 600_000 }, () => {
       } finally {
         await onGpu.dispose();
         await onCpu.dispose();
+      }
+    });
+
+    it('a generation with no prompt cache frees its device KV when it returns', async (t) => {
+      if (!needGpu(t)) return;
+      const pair = await loadModelPair(PAIR_A_HF, 'webgpu');
+      try {
+        const made: KvCache[] = [];
+        const newCache = pair.full.newCache.bind(pair.full);
+        pair.full.newCache = () => {
+          const c = newCache();
+          made.push(c);
+          return c;
+        };
+        let seen: ort.Tensor[] = [];
+        const { promptIds } = readReference(PAIR_A_HF);
+        await generate(pair, promptIds, {
+          mode: 'overfill',
+          maxNewTokens: 4,
+          stopIds: new Set(),
+          pick: (logits, ids) => {
+            if (ids.length === 0) seen = [...made[0].pastTensors()]; // the prompt's KV, on the device
+            return argmax(logits);
+          },
+        });
+        assert.equal(made.length, 1);
+        assert.deepEqual([...new Set(seen.map((x) => x.location))], ['none'], 'the prompt’s device KV outlived the generation');
+        assert.equal(made[0].length, 0);
+      } finally {
+        await pair.dispose();
       }
     });
 

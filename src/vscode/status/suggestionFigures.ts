@@ -22,7 +22,8 @@ export function figuresOf(result: CompletionResult, ms: number): SuggestionFigur
     cachedTokens: result.reusedTokens,
     generated: result.ids.length,
     decodeTokensPerSecond: steps > 0 && result.decodeMs > 0 ? (steps * 1000) / result.decodeMs : undefined,
-    mode: result.mode,
+    // An explicit trigger's time covers its alternatives' runs too: say so beside it.
+    mode: result.alternatives && result.alternatives.length > 1 ? `${result.mode}, with ${result.alternatives.length - 1} alternatives` : result.mode,
   };
 }
 
