@@ -172,12 +172,19 @@ def sha256(path: str) -> str:
 
 def write_pair(folder: str, full: LlamaLM, decoder: LlamaLM, tokenizer_dir: str, name: str,
                description: str, fim_order: str = "psm", extra: Optional[dict] = None,
-               cache_layout: str = "static", kv_dtype: str = "float32", tokens: Optional[dict] = None) -> dict:
+               cache_layout: str = "static", kv_dtype: str = "float32", tokens: Optional[dict] = None,
+               webgpu_graphs: bool = False) -> dict:
     """Export both graphs, copy the tokenizer, write overfill.json. Returns the manifest.
-    tokens: the manifest's tokens block (default: our own tokenizer's StarCoder-style names)."""
+    tokens: the manifest's tokens block (default: our own tokenizer's StarCoder-style names).
+    webgpu_graphs: also write hf-layout, float32-KV graphs in webgpu/ (manifest "providers"): under
+    WebGPU their present KV stays on the GPU between steps, which the static layout's cannot."""
     os.makedirs(folder, exist_ok=True)
     export_graph(full, os.path.join(folder, "full.onnx"), cache_layout, kv_dtype)
     export_graph(decoder, os.path.join(folder, "decoder.onnx"), cache_layout, kv_dtype)
+    if webgpu_graphs:
+        os.makedirs(os.path.join(folder, "webgpu"), exist_ok=True)
+        export_graph(full, os.path.join(folder, "webgpu", "full.onnx"), "hf", "float32")
+        export_graph(decoder, os.path.join(folder, "webgpu", "decoder.onnx"), "hf", "float32")
     shutil.copyfile(os.path.join(tokenizer_dir, "tokenizer.json"), os.path.join(folder, "tokenizer.json"))
     has_config = os.path.exists(os.path.join(tokenizer_dir, "tokenizer_config.json"))  # optional in HF checkpoints
     if has_config:
@@ -214,6 +221,9 @@ def write_pair(folder: str, full: LlamaLM, decoder: LlamaLM, tokenizer_dir: str,
                "logits": "logits", "logitsPositions": "last"},
         "opset": OPSET,
     }
+    if webgpu_graphs:
+        manifest["providers"] = {"webgpu": {"full": graph("webgpu/full.onnx", full), "decoder": graph("webgpu/decoder.onnx", decoder),
+                                            "kv": {"dtype": "float32", "cacheLayout": "hf"}}}
     assert (dc.num_layers, dc.num_kv_heads, dc.head_dim) == (fc.num_layers, fc.num_kv_heads, fc.head_dim), \
         "decoder must keep the full model's KV layout"
     if extra:

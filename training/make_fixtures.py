@@ -51,7 +51,7 @@ def build_tokenizer(folder: str, vocab_size: int) -> bpe.BpeTokenizer:
 
 def make_pair(folder: str, cfg: ModelConfig, seed: int, tok_dir: str, tok: bpe.BpeTokenizer,
               name: str, description: str, shrink: float = 0.5, reference: bool = True,
-              cache_layout: str = "static", fim_order: str = "psm", kv_dtype: str = "float32") -> tuple:
+              cache_layout: str = "static", fim_order: str = "psm", kv_dtype: str = "float32", webgpu_graphs: bool = False) -> tuple:
     # Exact-token tests need clear argmax winners: the first seed (seed, seed+1000, ...) whose
     # greedy runs never have a top-2 logit gap under 1e-3 is used.
     for attempt in range(20):
@@ -62,7 +62,7 @@ def make_pair(folder: str, cfg: ModelConfig, seed: int, tok_dir: str, tok: bpe.B
         imp = activation_importance(full, calib)
         decoder = prune_width(full, imp, int(cfg.hidden_size * shrink), int(cfg.intermediate_size * shrink))
         write_pair(folder, full, decoder, tok_dir, name, description, cache_layout=cache_layout, kv_dtype=kv_dtype,
-                   extra={"fimOrder": fim_order, "seed": s})
+                   extra={"fimOrder": fim_order, "seed": s}, webgpu_graphs=webgpu_graphs)
         if not reference:
             return full, decoder
         prompt = tok.encode(REFERENCE_PROMPT)
@@ -98,6 +98,9 @@ def main() -> None:
         # Pair A's weights exported with the standard HF/optimum cache layout.
         make_pair(os.path.join(a.out, "pair-a-hf"), TINY, 1, tok_dir, tok, "fixture-a-hf", "pair A, HF cache layout",
                   cache_layout="hf")
+        # Pair A with hf-layout graphs for WebGPU beside its static ones (manifest "providers").
+        make_pair(os.path.join(a.out, "pair-a-webgpu"), TINY, 1, tok_dir, tok, "fixture-a-webgpu", "pair A, with WebGPU graphs",
+                  webgpu_graphs=True)
         # Pair A with a float16 KV cache (its reference.json is computed with float16 KV too).
         make_pair(os.path.join(a.out, "pair-a-f16"), TINY, 1, tok_dir, tok, "fixture-a-f16", "pair A, float16 KV",
                   kv_dtype="float16")

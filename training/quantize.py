@@ -119,16 +119,20 @@ def quantize_folder(src: str, dst: str, scheme: str = "nbits8") -> dict:
     with open(os.path.join(dst, "overfill.json")) as f:
         manifest = json.load(f)
     report = {}
-    for role in ("full", "decoder"):
-        path = os.path.join(dst, manifest[role]["file"])
+    # The pair's graphs, and those it names for particular providers (manifest "providers").
+    graphs = [(role, manifest[role]) for role in ("full", "decoder")]
+    for provider, entry in manifest.get("providers", {}).items():
+        graphs += [(f"{provider}.{role}", entry[role]) for role in ("full", "decoder")]
+    for role, g in graphs:
+        path = os.path.join(dst, g["file"])
         model = onnx.load(path)
         report[role] = quantize_model(model, scheme)
         save_onnx(model, path)
-        manifest[role]["sha256"] = sha256(path)
-        manifest[role].pop("externalData", None)
+        g["sha256"] = sha256(path)
+        g.pop("externalData", None)
         if external_data_file(path):
-            manifest[role]["externalData"] = external_data_file(path)
-        manifest[role]["weights"] = "int8-block32" if scheme == "nbits8" else "int8-per-column"
+            g["externalData"] = external_data_file(path)
+        g["weights"] = "int8-block32" if scheme == "nbits8" else "int8-per-column"
     with open(os.path.join(dst, "overfill.json"), "w") as f:
         json.dump(manifest, f, indent=2)
     return report

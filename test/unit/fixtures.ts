@@ -8,6 +8,8 @@ export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
 export const FIXTURES = path.join(REPO_ROOT, 'test', 'fixtures', 'generated');
 export const PAIR_A = path.join(FIXTURES, 'pair-a');
 export const PAIR_A_HF = path.join(FIXTURES, 'pair-a-hf');
+/** Pair A with hf-layout graphs for WebGPU (webgpu/, manifest "providers") beside its static ones. */
+export const PAIR_A_WEBGPU = path.join(FIXTURES, 'pair-a-webgpu');
 export const PAIR_A_F16 = path.join(FIXTURES, 'pair-a-f16');
 export const PAIR_A_INT8 = path.join(FIXTURES, 'pair-a-int8');
 /** Pair A with an int8 KV cache (its weights stay float32). */

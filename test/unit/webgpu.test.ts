@@ -6,6 +6,7 @@
 //
 // CI sets OVERFILL_REQUIRE_WEBGPU=1 (scripts/test.sh): without a WebGPU adapter these tests
 // fail there; elsewhere they are skipped, saying why.
+import * as fs from 'fs';
 import assert from 'node:assert/strict';
 import * as path from 'path';
 import { after, before, describe, it } from 'node:test';
@@ -15,7 +16,7 @@ import type * as ort from 'onnxruntime-node';
 import type { KvCache } from '../../src/engine/runtime/kvCache';
 import { loadModelPair } from '../../src/engine/runtime/loadModelPair';
 import { PromptCache } from '../../src/engine/cache/promptCache';
-import { PAIR_A, PAIR_A_HF, PAIR_A_INT8, readReference, REPO_ROOT } from './fixtures';
+import { copyFixture, PAIR_A, PAIR_A_HF, PAIR_A_INT8, PAIR_A_WEBGPU, readReference, REPO_ROOT } from './fixtures';
 
 const REQUIRED = process.env.OVERFILL_REQUIRE_WEBGPU === '1';
 /** Steps whose next token must match the CPU provider's on an int8 pair. */
@@ -207,6 +208,39 @@ describe('WebGPU provider', { timeout: 600_000 }, () => {
         assert.equal(made[0].length, 0);
       } finally {
         await pair.dispose();
+      }
+    });
+
+    it('a pair with WebGPU graphs of its own runs them under WebGPU, KV on the device, with the CPU’s ids from its static graphs', async (t) => {
+      if (!needGpu(t)) return;
+      const pair = await loadModelPair(PAIR_A_WEBGPU, 'webgpu');
+      try {
+        assert.equal(pair.manifest.full.file, 'webgpu/full.onnx');
+        const cache = pair.full.newCache();
+        await pair.full.forward([5, 6, 7], cache);
+        assert.ok(cache.onDevice);
+        cache.release();
+      } finally {
+        await pair.dispose();
+      }
+      const [onGpu, onCpu] = [await CompletionEngine.load(PAIR_A_WEBGPU, 'webgpu'), await CompletionEngine.load(PAIR_A_WEBGPU, 'cpu')];
+      try {
+        const { promptIds, newTokens } = readReference(PAIR_A_WEBGPU);
+        for (const mode of GENERATION_MODES) assert.deepEqual((await onGpu.generateIds(promptIds, mode, newTokens)).ids, (await onCpu.generateIds(promptIds, mode, newTokens)).ids, mode);
+      } finally {
+        await onGpu.dispose();
+        await onCpu.dispose();
+      }
+    });
+
+    it('a damaged WebGPU graph is the model’s error, named, not a fall back to the CPU', async (t) => {
+      if (!needGpu(t)) return;
+      const dir = copyFixture(PAIR_A_WEBGPU);
+      try {
+        fs.appendFileSync(path.join(dir, 'webgpu', 'decoder.onnx'), 'x');
+        await assert.rejects(loadModelPair(dir, 'webgpu'), /The decoder .*webgpu\/decoder\.onnx does not match the sha256/);
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
       }
     });
 

@@ -94,6 +94,8 @@ def main() -> None:
     ap.add_argument("--eval-batches", type=int, default=8, help="held-out batches for the model card's handoff losses (0: skip)")
     ap.add_argument("--cache-layout", choices=["static", "hf"], default="static",
                     help="KV cache form of the graphs: static (fastest on the CPU) or hf (present = the whole cache; on WebGPU it stays on the GPU between steps)")
+    ap.add_argument("--webgpu-graphs", action="store_true",
+                    help="also write hf-layout graphs that the WebGPU provider runs with the KV cache kept on the GPU (webgpu/ in --out; twice the disk)")
     ap.add_argument("--name", help="pair name shown in the editor (default: the checkpoint folder's name + -overfill)")
     ap.add_argument("--threads", type=int, default=0, help="CPU threads (default: every core)")
     ap.add_argument("--gguf", choices=["f32", "f16", "q8_0"], nargs="+", default=[],
@@ -181,7 +183,7 @@ def convert(a) -> dict:
     licence = checkpoint_licence(a.hf, raw)
     write_pair(a.out, full, decoder, a.hf, name,
                f"OverFill pair converted from {os.path.basename(os.path.normpath(a.hf))} (keep {a.keep}, {report['tokens']:,} training tokens)",
-               fim_order=detected["fimOrder"], tokens=detected["tokens"], cache_layout=a.cache_layout,
+               fim_order=detected["fimOrder"], tokens=detected["tokens"], cache_layout=a.cache_layout, webgpu_graphs=a.webgpu_graphs,
                extra={"family": detected["family"], "source": {"checkpoint": os.path.abspath(a.hf), "architecture": raw["architectures"][0],
                                                               "licence": licence}, "keep": a.keep})
     if a.gguf:

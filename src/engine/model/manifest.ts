@@ -74,6 +74,17 @@ export interface IoNames {
   logits: string;
 }
 
+/** Graphs a pair names for one provider in place of its own (manifest "providers"). */
+export interface ProviderGraphs {
+  full: GraphInfo;
+  decoder: GraphInfo;
+  kv: { dtype: KvDtype; cacheLayout: CacheLayoutName };
+}
+
+/** Providers a pair may carry graphs of their own for: WebGPU keeps hf-layout KV on the GPU. */
+export const GRAPH_PROVIDERS = ['webgpu'] as const;
+export type GraphProvider = (typeof GRAPH_PROVIDERS)[number];
+
 export interface ModelManifest {
   folder: string;
   name: string;
@@ -91,6 +102,18 @@ export interface ModelManifest {
   family?: string;
   kind: PairKind;
   io: IoNames;
+  /** Graphs for particular providers (the top-level ones serve every other provider). */
+  providers?: Partial<Record<GraphProvider, ProviderGraphs>>;
+}
+
+/**
+ * The manifest as `provider` runs it: that provider's own graphs and KV form when the pair has
+ * them, else the manifest itself. Layout checks and hashes then apply to what is loaded.
+ */
+export function manifestFor(manifest: ModelManifest, provider: string): ModelManifest {
+  const own = manifest.providers?.[provider as GraphProvider];
+  if (!own) return manifest;
+  return { ...manifest, full: own.full, decoder: own.decoder, kv: { ...manifest.kv, ...own.kv }, providers: undefined };
 }
 
 export const MANIFEST_FILE = 'overfill.json';
@@ -152,11 +175,15 @@ export async function readManifest(folder: string): Promise<ModelManifest> {
 /** Every file the manifest names must be there before a session tries to open it. */
 export async function checkFilesExist(manifest: ModelManifest, source: string): Promise<void> {
   const { folder } = manifest;
+  const graphFiles = (full: GraphInfo, decoder: GraphInfo, label: string): [string, string | undefined][] => [
+    [`${label}full model`, full.file],
+    [`${label}full model's external data`, full.externalData && path.join(path.dirname(full.file), full.externalData)],
+    [`${label}decoder`, decoder.file],
+    [`${label}decoder's external data`, decoder.externalData && path.join(path.dirname(decoder.file), decoder.externalData)],
+  ];
   const files: [string, string | undefined][] = [
-    ['full model', manifest.full.file],
-    ['full model\'s external data', manifest.full.externalData && path.join(path.dirname(manifest.full.file), manifest.full.externalData)],
-    ['decoder', manifest.decoder.file],
-    ['decoder\'s external data', manifest.decoder.externalData && path.join(path.dirname(manifest.decoder.file), manifest.decoder.externalData)],
+    ...graphFiles(manifest.full, manifest.decoder, ''),
+    ...Object.entries(manifest.providers ?? {}).flatMap(([provider, g]) => graphFiles(g.full, g.decoder, `${provider} `)),
     ['tokenizer', manifest.tokenizer.file],
   ];
   for (const [role, rel] of files) {
@@ -196,6 +223,21 @@ function validate(raw: Record<string, unknown>, file: string, folder: string): M
   if (fimOrder !== 'psm' && fimOrder !== 'spm' && fimOrder !== 'none') fail('"fimOrder" must be "psm", "spm" or "none"');
   if (fimOrder !== 'none' && !fimCount) fail(`"fimOrder" "${fimOrder}" needs the FIM tokens in "tokens"`);
   const graph = (g: Record<string, unknown>, name: string): GraphInfo => ({ ...g, file: str(g.file, `${name}.file`), externalData: optional(g.externalData, `${name}.externalData`) });
+  const providers = raw.providers === undefined ? undefined : obj(raw.providers, 'providers');
+  const providerGraphs: Partial<Record<GraphProvider, ProviderGraphs>> = {};
+  for (const [name, value] of Object.entries(providers ?? {})) {
+    if (!GRAPH_PROVIDERS.includes(name as GraphProvider)) fail(`"providers" names "${name}"; only ${GRAPH_PROVIDERS.map((p) => `"${p}"`).join(', ')} may have graphs of their own`);
+    const entry = obj(value, `providers.${name}`);
+    const pkv = obj(entry.kv, `providers.${name}.kv`);
+    const layout = cacheLayout(pkv.cacheLayout);
+    const dtype = kvDtype(pkv.dtype ?? 'float32');
+    if (dtype === 'int8' && layout !== 'static') fail(`"providers.${name}.kv.dtype" "int8" needs "cacheLayout" "static"`);
+    providerGraphs[name as GraphProvider] = {
+      full: graph(obj(entry.full, `providers.${name}.full`), `providers.${name}.full`),
+      decoder: graph(obj(entry.decoder, `providers.${name}.decoder`), `providers.${name}.decoder`),
+      kv: { dtype, cacheLayout: layout },
+    };
+  }
   return Object.freeze({
     folder,
     name: typeof raw.name === 'string' ? raw.name : path.basename(folder),
@@ -226,5 +268,6 @@ function validate(raw: Record<string, unknown>, file: string, folder: string): M
     // A manifest naming one graph for both roles runs it alone.
     kind: str(full.file, 'full.file') === str(decoder.file, 'decoder.file') ? 'full-only' : 'overfill',
     io: { ...DEFAULT_IO, ...(raw.io && typeof raw.io === 'object' ? (raw.io as Partial<IoNames>) : {}) },
+    providers: providers ? providerGraphs : undefined,
   });
 }

@@ -3,13 +3,13 @@
 // tokenizer fits the logits. A full-only folder opens its one graph once, for both roles.
 import * as path from 'path';
 import { OverfillError } from '../errors';
-import { layerCacheNames, type ModelManifest } from '../model/manifest';
+import { layerCacheNames, manifestFor, type ModelManifest } from '../model/manifest';
 import { verifyGraphFiles } from '../model/verifyFiles';
 import { readModelFolder } from '../model/readModelFolder';
 import { TextTokenizer } from '../tokenizer/textTokenizer';
 import { checkPairLayout, readGraphLayout, type GraphLayout } from './graphContract';
 import { OnnxCausalLm } from './onnxCausalLm';
-import { openSessions, type ProviderFallback, type ProviderName, type ProviderSetting } from './providers';
+import { openSessions, type ProviderFallback, type ProviderName, type ProviderSetting, type SessionPlan } from './providers';
 
 export interface ModelPair {
   manifest: ModelManifest;
@@ -36,15 +36,20 @@ function checkVocabulary(manifest: ModelManifest, tokenizer: TextTokenizer): voi
 /** location: a model folder, or a standard export's .onnx file. cpuThreads: 0 = every core (providers.ts). */
 export async function loadModelPair(location: string, provider: ProviderSetting, cpuThreads = 0): Promise<ModelPair> {
   const folder = await readModelFolder(location);
-  let manifest = folder.manifest;
-  await verifyGraphFiles(manifest);
-  const tokenizer = await TextTokenizer.load(manifest);
+  const tokenizer = await TextTokenizer.load(folder.manifest);
+  const fullOnly = folder.manifest.kind === 'full-only';
+  // Each provider opens the graphs the manifest names for it (runtime/providers.ts, SessionPlan).
+  const planFor = (p: ProviderName): SessionPlan => {
+    const m = manifestFor(folder.manifest, p);
+    const files = [path.join(m.folder, m.full.file), ...(fullOnly ? [] : [path.join(m.folder, m.decoder.file)])];
+    // The hf layout's present KV stays on the device under WebGPU (runtime/kvCache.ts, HfKvCache).
+    const deviceOutputs = m.kv.cacheLayout === 'hf' ? Array.from({ length: m.kv.numLayers }, (_, i) => layerCacheNames(m.io, m.kv.dtype, i).present).flat() : [];
+    return { files, deviceOutputs, prepare: () => verifyGraphFiles(m) };
+  };
+  const opened = await openSessions(planFor, provider, cpuThreads);
+  let manifest = manifestFor(folder.manifest, opened.provider);
   const fullFile = path.join(manifest.folder, manifest.full.file);
   const decFile = path.join(manifest.folder, manifest.decoder.file);
-  const fullOnly = manifest.kind === 'full-only';
-  // The hf layout's present KV stays on the device under WebGPU (runtime/kvCache.ts, HfKvCache).
-  const presents = manifest.kv.cacheLayout === 'hf' ? Array.from({ length: manifest.kv.numLayers }, (_, i) => layerCacheNames(manifest.io, manifest.kv.dtype, i).present).flat() : [];
-  const opened = await openSessions(fullOnly ? [fullFile] : [fullFile, decFile], provider, cpuThreads, presents);
   const [fullSession, decSession = fullSession] = opened.sessions;
   const release = () => Promise.all(opened.sessions.map((s) => s.release()));
   try {

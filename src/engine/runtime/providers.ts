@@ -95,7 +95,16 @@ export interface OpenedSessions {
  * Opens every file with the first provider that loads them all. A GPU provider's failure is
  * recorded and the next is tried; failing on the CPU means the model itself is unreadable.
  */
-export async function openSessions(files: readonly string[], setting: ProviderSetting, threads = 0, deviceOutputs: readonly string[] = []): Promise<OpenedSessions> {
+/** What to open on a provider: a pair may name graphs of its own for one (manifest "providers"). */
+export interface SessionPlan {
+  files: readonly string[];
+  /** Outputs to leave on the device (see sessionOptions). */
+  deviceOutputs: readonly string[];
+  /** Checks run before the files are opened on this provider (their sha256). */
+  prepare?: () => Promise<void>;
+}
+
+export async function openSessions(planFor: (provider: ProviderName) => SessionPlan, setting: ProviderSetting, threads = 0): Promise<OpenedSessions> {
   const fallbacks: ProviderFallback[] = [];
   for (const provider of providerCandidates(setting)) {
     // A software Vulkan driver (lavapipe) is a WebGPU adapter but no GPU: slower than the CPU
@@ -110,6 +119,9 @@ export async function openSessions(files: readonly string[], setting: ProviderSe
       fallbacks.push({ provider, reason: 'DirectML exists only on Windows', requested: setting === provider });
       continue;
     }
+    const { files, deviceOutputs, prepare } = planFor(provider);
+    // A damaged file is the model's fault on any provider: its error is not a provider's fallback.
+    await prepare?.();
     const opened: ort.InferenceSession[] = [];
     let current = files[0];
     try {
