@@ -6,6 +6,7 @@
 //   npm run bench -- --json            one JSON object on stdout
 //   npm run bench -- --samples 3 --pairs default,rand-150m-int8 --provider cpu --threads 1
 //   npm run bench -- --replay          typing replayed through the completion flow (replay.ts)
+//   npm run bench -- --gpu [--provider webgpu|cuda|cpu] [--bandwidth-gbs N]   prefill and decode against bandwidth floors (gpuSet.ts)
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
@@ -15,6 +16,7 @@ import { GENERATION_MODES, type GenerationMode } from '../src/engine/generate/ge
 import { cpuThreads, type ProviderSetting } from '../src/engine/runtime/providers';
 import { option } from './common';
 import { replay } from './replay';
+import { gpuSet } from './gpuSet';
 import { vsLlamaCpp } from './vsLlamaCpp';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -188,7 +190,8 @@ async function main(): Promise<void> {
   }
 }
 
-(args.includes('--replay') ? replay(args) : args.includes('--vs-llamacpp') ? vsLlamaCpp(args) : main()).catch((err) => {
+const run = args.includes('--replay') ? replay : args.includes('--vs-llamacpp') ? vsLlamaCpp : args.includes('--gpu') ? gpuSet : () => main();
+run(args).catch((err) => {
   console.error(err);
   process.exit(1);
 });
