@@ -41,7 +41,7 @@ export function readCursor(document: vscode.TextDocument, position: vscode.Posit
   return readDocumentWindow(document, position, maxChars);
 }
 
-/** The request for `cursor` in `document`, or undefined when the document is not one to read. */
+/** The engine request for `cursor` in `document`, within the settings' budgets (the caller checks wantsSuggestions first). */
 export function completionRequest(document: vscode.TextDocument, cursor: Cursor, s: OverfillSettings, context: ContextCollector): FlowRequest {
   const folder = vscode.workspace.getWorkspaceFolder(document.uri);
   return {
