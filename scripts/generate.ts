@@ -8,7 +8,7 @@
 import { CompletionEngine } from '../src/engine/completionEngine';
 import { isAbort, OverfillError } from '../src/engine/errors';
 import { GENERATION_MODES, type GenerationMode } from '../src/engine/generate/generate';
-import { PROVIDER_SETTINGS, type ProviderSetting } from '../src/engine/runtime/providers';
+import { PROVIDER_SETTINGS, type ProviderSetting } from '../src/engine/runtime/providerNames';
 
 const PROVIDERS: readonly ProviderSetting[] = PROVIDER_SETTINGS;
 const USAGE = 'usage: npm run generate -- --model DIR [--mode overfill|full|decoder] [--provider auto|webgpu|cuda|dml|cpu] (--ids 1,2,3 | --prompt TEXT | --prefix A --suffix B) [--max-new-tokens N] [--json]';

@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-APT_PACKAGES=(python3-torch python3-onnx python3-numpy python3-regex python3-pytest libopenblas0-pthread chromium ripgrep libkrb5-dev strace)
+APT_PACKAGES=(python3-torch python3-onnx python3-numpy python3-regex python3-pytest libopenblas0-pthread chromium ripgrep libkrb5-dev strace gcc binutils)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -1,4 +1,5 @@
 // Wiring only: builds the pieces, hands each what it needs, registers them with VS Code.
+import { existsSync } from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { CompletionFlow, DEFAULT_FLOW_OPTIONS, type FlowOptions } from './completion/completionFlow';
@@ -7,6 +8,7 @@ import type { CompletionRequest, CompletionResult } from './engine/requests';
 import { CompareModes } from './vscode/compare/compareModes';
 import { wantsSuggestions } from './vscode/completion/completionRequest';
 import { ContextCollector } from './vscode/completion/contextCollector';
+import { CudaSetup } from './vscode/cuda/cudaSetup';
 import { InlineCompletionProvider } from './vscode/completion/inlineCompletionProvider';
 import { ErrorReporter } from './vscode/errors/errorReporter';
 import { ExplainCommand } from './vscode/explain/explainCommand';
@@ -28,12 +30,19 @@ export function activate(context: vscode.ExtensionContext): void {
   const status = new StatusBar('overfill.showMenu');
   const errors = new ErrorReporter(log, (message) => status.error(message));
   const settings = new SettingsStore((message) => log.warn(message));
-  const client = new EngineClient(path.join(__dirname, 'engineProcess.js'), {
-    log: (level, message) => log[level](message),
-    crashed: (crash) => model.engineCrashed(crash),
-    restarted: (info) => model.engineRestarted(info),
-    restartFailed: (err) => model.engineRestartFailed(err),
-  });
+  // The .vsix carries onnxruntime-node in dist/node_modules; a development checkout has it at the root.
+  const ortModules = [path.join(__dirname, 'node_modules'), context.asAbsolutePath('node_modules')].find((d) => existsSync(path.join(d, 'onnxruntime-node'))) ?? path.join(__dirname, 'node_modules');
+  const cuda = new CudaSetup(context.globalStorageUri.fsPath, ortModules, () => settings.settings, errors, log);
+  const client = new EngineClient(
+    path.join(__dirname, 'engineProcess.js'),
+    {
+      log: (level, message) => log[level](message),
+      crashed: (crash) => model.engineCrashed(crash),
+      restarted: (info) => model.engineRestarted(info),
+      restartFailed: (err) => model.engineRestartFailed(err),
+    },
+    { env: cuda.engineEnv() },
+  );
   const embedded = context.asAbsolutePath(path.join('models', 'default'));
   const model = new ModelController(client, embedded, status, errors, log);
   const slowHint = new SlowHint();
@@ -100,6 +109,7 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.commands.registerCommand('overfill.explainSelection', () => explain.run()),
     vscode.commands.registerCommand('overfill.compareModes', () => compare.run()),
     vscode.commands.registerCommand('overfill.selectModel', () => picker.run()),
+    vscode.commands.registerCommand('overfill.setUpCuda', () => cuda.run(model)),
     // Shift+Tab is bound to VS Code's own command (package.json): a key that went through the
     // extension host would arrive after a following keystroke. This is the palette's entry.
     vscode.commands.registerCommand('overfill.acceptLine', () => vscode.commands.executeCommand('editor.action.inlineSuggest.acceptNextLine')),
@@ -113,6 +123,7 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.window.onDidChangeVisibleTextEditors(() => loadWhenWanted()),
     settings.onDidChange(({ settings: next, modelChanged, changed }) => {
       if (changed.length) log.info(`Settings changed: ${changed.join(', ')}`);
+      if (changed.includes('cudaLibraryPaths')) void cuda.libraryPathsChanged(model);
       flow.setOptions(flowOptions(next));
       // Cached suggestions were cut and prompted under the old values.
       if (changed.some((k) => SUGGESTION_SETTINGS.has(k))) flow.reset();

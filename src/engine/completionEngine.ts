@@ -13,6 +13,7 @@ import { healingPicker, stripHealed } from './prompt/tokenHealing';
 import type { CompletionRequest, CompletionResult, ExplainRequest, ModelInfo } from './requests';
 import { loadModelPair, type ModelPair } from './runtime/loadModelPair';
 import { openWithFirstRunCheck } from './runtime/firstRunCheck';
+import { ortPath } from './runtime/ortBinding';
 import type { ProviderFallback, ProviderName, ProviderSetting } from './runtime/providers';
 import { Turns, type Turn, type TurnPriority } from './schedule/turns';
 
@@ -97,6 +98,7 @@ export class CompletionEngine {
       contextLength: m.contextLength,
       fallbacks: pair.fallbacks,
       loadMs: 0, // set by load(), which times the first-run check too
+      runtime: ortPath,
     }, options);
   }
 

@@ -21,6 +21,8 @@ const CRASH_WINDOW_MS = 60_000;
 const STDERR_LINES = 20;
 
 interface Pending {
+  /** The process the request went to: a restart answers only that one's. */
+  proc: ChildProcess;
   resolve(value: unknown): void;
   reject(err: OverfillError): void;
   onText?: (text: string) => void;
@@ -70,7 +72,7 @@ export class EngineClient {
   constructor(
     private readonly engineScript: string,
     private readonly events: EngineClientEvents = {},
-    private readonly options: EngineClientOptions = {},
+    private options: EngineClientOptions = {},
   ) {}
 
   /** The engine process's id (tests, and the log line saying where the engine runs). */
@@ -154,7 +156,9 @@ export class EngineClient {
         p.onText?.(msg.text);
         return;
       case 'loaded':
-        // What a load printed (a GPU provider failing to load) is explained by its fallbacks.
+        // What a load printed is onnxruntime's word on a GPU provider that did not load (its JS
+        // error says only "Failed to load shared library"): the log keeps it beside the fallback.
+        if (msg.info.fallbacks.length) for (const line of this.stderrTail) this.events.log?.('info', `engine stderr: ${line}`);
         this.stderrTail = [];
         p.resolve(msg.info);
         break;
@@ -190,6 +194,7 @@ export class EngineClient {
       signal?.addEventListener('abort', onAbort, { once: true });
       const done = (): void => signal?.removeEventListener('abort', onAbort);
       this.pending.set(id, {
+        proc,
         resolve: (v) => (done(), resolve(v as T)),
         reject: (e) => (done(), reject(e)),
         onText,
@@ -244,15 +249,35 @@ export class EngineClient {
    */
   async dispose(): Promise<void> {
     this.disposed = true;
+    await this.stopProcess();
+  }
+
+  /**
+   * Ends the engine process so that the next one starts with `env` (a CUDA runtime set up or
+   * removed, library paths changed: the dynamic linker reads them only at process start).
+   * Requests in flight are answered with ABORTED. Nothing is reloaded here: the caller loads the
+   * model it wants next, perhaps on another provider; a request before that reloads the last one.
+   */
+  async restartWith(env: Record<string, string>): Promise<void> {
+    this.options = { ...this.options, env };
+    await this.stopProcess();
+    this.events.log?.('info', 'Engine process stopped to start again with a new environment.');
+  }
+
+  private async stopProcess(): Promise<void> {
     const proc = this.proc;
     this.proc = undefined;
-    if (proc && this.pending.size > 0) {
-      for (const id of this.pending.keys()) this.send(proc, { type: 'cancel', id });
+    // Only its own requests: one sent meanwhile (a load right after a restart) went to the next process.
+    const own = (): number[] => [...this.pending].filter(([, p]) => p.proc === proc).map(([id]) => id);
+    if (proc && own().length > 0) {
+      for (const id of own()) this.send(proc, { type: 'cancel', id });
       const deadline = Date.now() + DISPOSE_WAIT_MS;
-      while (this.pending.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      while (own().length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     }
-    for (const p of this.pending.values()) p.reject(abortError());
-    this.pending.clear();
+    for (const id of own()) {
+      this.pending.get(id)!.reject(abortError());
+      this.pending.delete(id);
+    }
     if (proc && proc.exitCode === null && proc.signalCode === null) {
       const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
       this.setKeepAlive(true, proc); // until it has exited

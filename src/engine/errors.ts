@@ -13,6 +13,8 @@ export type OverfillErrorCode =
   | 'ENGINE_STOPPED'
   | 'ENGINE_NOT_READY'
   | 'INPUT_REJECTED'
+  /** OverFill: Set Up CUDA could not take the libraries it was given. */
+  | 'CUDA_SETUP_FAILED'
   | 'ABORTED';
 
 export class OverfillError extends Error {

@@ -81,4 +81,6 @@ export interface ModelInfo {
   /** GPU providers that failed to load before this one did. */
   fallbacks: { provider: string; reason: string; requested: boolean }[];
   loadMs: number;
+  /** The onnxruntime-node the engine runs: "onnxruntime-node" (the shipped one) or a CUDA runtime's folder. */
+  runtime: string;
 }

@@ -9,6 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
 import { CompletionEngine } from '../../src/engine/completionEngine';
 import type { CompletionRequest, CompletionResult } from '../../src/engine/requests';
+import { buildCudaStubs, writeNupkg } from '../support/cudaStubs';
 import { REPO_ROOT, startSession, type Session } from './codeServer';
 
 const DEFAULT_MODEL = path.join(REPO_ROOT, 'models', 'default');
@@ -33,6 +34,7 @@ const FILES = {
   'picked.ts': 'export function volume(side: number): number {\n  const cube',
   'toggled.ts': 'export function half(value: number): number {\n  return ',
   'slow.ts': 'export function double(value: number): number {\n  return ',
+  'cuda.ts': 'export function triple(value: number): number {\n  return ',
 };
 /** code-server opens the scratch folder named so: repository-level prompts carry its name. */
 const WORKSPACE_NAME = 'workspace';
@@ -578,5 +580,47 @@ describe('OverFill Code in VS Code (code-server)', { timeout: 1_500_000 }, () =>
     const { saved } = await typeAcceptSave(session, 'picked.ts');
     assert.equal(saved, prefix + expected);
     await screenshot(page, 'select-model');
+  });
+
+  it('Set Up CUDA: takes the libraries from a package, restarts the engine on its copy of onnxruntime, and says what CUDA still lacks', { skip: process.platform !== 'linux' && 'Linux x64 only' }, async () => {
+    const { page } = session;
+    // gcc-built stand-ins in the package's real layout (no CUDA build can be fetched here).
+    const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'overfill-cuda-e2e-'));
+    const stubs = buildCudaStubs(path.join(scratch, 'stubs'));
+    const version = (JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'node_modules', 'onnxruntime-node', 'package.json'), 'utf8')) as { version: string }).version;
+    const nupkg = path.join(scratch, `Microsoft.ML.OnnxRuntime.Gpu.Linux.${version}.nupkg`);
+    writeNupkg(nupkg, stubs, version);
+    const started = enginePid(session);
+    await runCommand(page, 'OverFill: Set Up CUDA');
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'From an archive' }).first().waitFor();
+    await page.keyboard.type('archive', { delay: 10 });
+    await page.keyboard.press('Enter');
+    // code-server's file dialog is a quick input holding a path: replace it with the package's.
+    await page.locator('.quick-input-widget input').waitFor();
+    await page.waitForTimeout(500);
+    await page.keyboard.press('Control+A');
+    await page.keyboard.type(nupkg, { delay: 5 });
+    await page.keyboard.press('Enter');
+    await notificationShows(page, 'CUDA cannot run yet');
+    const toast = norm(await page.locator('.notification-toast', { hasText: 'CUDA cannot run yet' }).first().innerText());
+    assert.match(toast, /libcudart\.so\.12/);
+    assert.match(toast, /cuDNN 9/);
+    await screenshot(page, 'set-up-cuda');
+    const placed = /CUDA provider libraries placed in (\S+) /.exec(overfillLog(session))?.[1];
+    assert.ok(placed && placed.startsWith(session.userData), `placed in the extension's global storage: ${placed}`);
+    assert.ok(fs.existsSync(path.join(placed, 'libonnxruntime_providers_cuda.so')) && fs.existsSync(path.join(placed, 'libonnxruntime.so.1')));
+    // The engine was restarted on the copy and the model reloaded there.
+    await waitFor(() => overfillLog(session).includes(`onnxruntime from ${path.dirname(path.dirname(path.dirname(path.dirname(placed))))}`), 'the model loaded on the copy of onnxruntime');
+    assert.notEqual(enginePid(session), started);
+    // Asked for by name with the CUDA folders named: the engine restarts with them, onnxruntime
+    // opens the placed provider (the stand-in has no GetProvider), and the model runs on the CPU.
+    fs.writeFileSync(session.machineSettings, JSON.stringify({ 'overfill.executionProvider': 'cuda', 'overfill.cuda.libraryPaths': [stubs.cudaLibs] }, null, 2));
+    await notificationShows(page, 'The cuda execution provider did not load (onnxruntime could not start its CUDA provider');
+    await waitFor(() => /engine stderr: .*libonnxruntime_providers_cuda\.so: undefined symbol: GetProvider/.test(overfillLog(session)), "onnxruntime's own words in the log");
+    await statusBarShows(page, 'fixture-b · CPU');
+    const prefix = FILES['cuda.ts'] + TYPED;
+    const expected = await engineSuggestion(PAIR_B, prefix, 'cuda.ts');
+    const { saved } = await typeAcceptSave(session, 'cuda.ts');
+    assert.equal(saved, prefix + expected);
   });
 });

@@ -1,12 +1,14 @@
 // The engine in its own process gives the same answers as the in-process engine, streams Explain,
 // swaps models on load, and reports load errors as typed errors.
 import assert from 'node:assert/strict';
+import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CompletionEngine } from '../../src/engine/completionEngine';
 import { EngineClient } from '../../src/engine/engineClient';
 import { OverfillError } from '../../src/engine/errors';
 import { GENERATION_MODES } from '../../src/engine/generate/generate';
-import { MISMATCHED, PAIR_A, PAIR_B, ENGINE_SCRIPT } from './fixtures';
+import { ORT_PATH_ENV } from '../../src/engine/runtime/runtimeEnv';
+import { MISMATCHED, PAIR_A, PAIR_B, ENGINE_SCRIPT, REPO_ROOT } from './fixtures';
 
 const request = {
   prefix: 'export function area(width: number, height: number): number {\n  return ',
@@ -66,6 +68,24 @@ describe('engine process', () => {
     assert.deepEqual((await client.complete(request)).ids, before.ids);
     await client.load(PAIR_A, 'cpu');
     assert.ok((await client.complete(request)).ids.length > 0);
+  });
+
+  it('restartWith: a new process with the new environment; a load sent at once is answered there, the request in flight ends ABORTED', async () => {
+    await client.load(PAIR_A, 'cpu');
+    const first = client.pid;
+    const running = client.explain({ code: 'const x = 1;\n'.repeat(40), languageId: 'typescript', maxNewTokens: 1500, contextTokens: 2048 }, undefined, () => undefined).then(() => 'finished', (e: unknown) => e);
+    await new Promise((resolve) => setImmediate(resolve));
+    const ortPackage = path.join(REPO_ROOT, 'node_modules', 'onnxruntime-node');
+    const restarted = client.restartWith({ [ORT_PATH_ENV]: ortPackage });
+    const info = await client.load(PAIR_A, 'cpu'); // sent before the old process has gone
+    await restarted;
+    assert.notEqual(client.pid, first);
+    assert.equal(info.runtime, ortPackage, 'the new process has the new environment');
+    const ended = await running;
+    assert.ok(ended instanceof OverfillError && ended.code === 'ABORTED', `the explanation ended with ${String(ended)}`);
+    assert.ok((await client.complete(request)).ids.length > 0);
+    await client.restartWith({});
+    assert.equal((await client.load(PAIR_A, 'cpu')).runtime, 'onnxruntime-node');
   });
 
   it('a suggestion of zero tokens (the model stops at once) is an empty text, not an error', async () => {

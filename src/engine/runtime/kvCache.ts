@@ -9,7 +9,8 @@
 // Elements (manifest kv.dtype): float32; float16, kept as its bit patterns in a Uint16Array (Node
 // has no Float16Array before v24; ORT takes Uint16Array for float16); or int8, which adds two
 // float32 scale tensors per layer, [1, kvHeads, 1, n] (static layout only).
-import * as ort from 'onnxruntime-node';
+import type * as ort from 'onnxruntime-node';
+import { Tensor } from './ortBinding';
 import type { KvDtype, KvLayout } from '../model/manifest';
 
 type ElementType = 'float32' | 'float16' | 'uint8' | 'int8';
@@ -56,7 +57,7 @@ function elements(t: ort.Tensor, type: ElementType): KvArray {
 }
 
 function tensor(type: ElementType, data: KvArray, dims: number[]): ort.Tensor {
-  return new ort.Tensor(type, data as Float32Array, dims);
+  return new Tensor(type, data as Float32Array, dims);
 }
 
 function dims(stream: KvStream, heads: number, positions: number): number[] {
@@ -132,7 +133,7 @@ export class StaticKvCache implements KvCache {
 
   attentionMask(n: number): ort.Tensor {
     if (this.mask.length < this.capacity + n) this.rebuildMask(n);
-    return new ort.Tensor('int64', this.mask.subarray(0, this.capacity + n), [1, this.capacity + n]);
+    return new Tensor('int64', this.mask.subarray(0, this.capacity + n), [1, this.capacity + n]);
   }
 
   absorb(presents: readonly ort.Tensor[], n: number): void {
@@ -256,7 +257,7 @@ export class HfKvCache implements KvCache {
   attentionMask(n: number): ort.Tensor {
     const total = this.length + n;
     if (this.ones.length < total) this.ones = new BigInt64Array(Math.max(total, this.ones.length * 2, 256)).fill(1n);
-    return new ort.Tensor('int64', this.ones.subarray(0, total), [1, total]);
+    return new Tensor('int64', this.ones.subarray(0, total), [1, total]);
   }
 
   absorb(presents: readonly ort.Tensor[], n: number): void {

@@ -1,7 +1,8 @@
 // One ONNX causal LM graph (full model or pruned decoder) behind a small interface: `forward`
 // runs new tokens on top of a KV cache (which it grows) and returns last-position logits.
 // Only this folder touches onnxruntime-node.
-import * as ort from 'onnxruntime-node';
+import type * as ort from 'onnxruntime-node';
+import { Tensor } from './ortBinding';
 import { layerCacheNames, type IoNames, type KvLayout } from '../model/manifest';
 import { createKvCache, type CacheLayout, type KvCache } from './kvCache';
 
@@ -77,10 +78,10 @@ export class OnnxCausalLm implements CausalLm {
       positions[i] = BigInt(past + i);
     }
     const feeds: Record<string, ort.Tensor> = {
-      [this.io.inputIds]: new ort.Tensor('int64', ids, [1, n]),
+      [this.io.inputIds]: new Tensor('int64', ids, [1, n]),
       [this.io.attentionMask]: cache.attentionMask(n),
     };
-    if (this.feedsPositions) feeds[this.io.positionIds] = new ort.Tensor('int64', positions, [1, n]);
+    if (this.feedsPositions) feeds[this.io.positionIds] = new Tensor('int64', positions, [1, n]);
     const pasts = cache.pastTensors();
     this.pastNames.forEach((name, i) => (feeds[name] = pasts[i]));
     const out = await this.session.run(feeds);

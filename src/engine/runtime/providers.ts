@@ -1,14 +1,15 @@
 // Execution providers: which to try for a setting on this platform, and session creation that
 // falls back to the CPU when a GPU provider will not load (ORT throws rather than falling back).
-import * as ort from 'onnxruntime-node';
+import type * as ort from 'onnxruntime-node';
+import { checkCuda, splitLibraryPath } from './cuda/cudaReadiness';
+import { InferenceSession, ortNativeDir } from './ortBinding';
 import * as os from 'os';
 import { OverfillError } from '../errors';
 import { softwareAdapterReason } from './gpuAdapter';
 
-/** What `overfill.executionProvider` may say. */
-export const PROVIDER_SETTINGS = ['auto', 'webgpu', 'cuda', 'dml', 'cpu'] as const;
-export type ProviderSetting = (typeof PROVIDER_SETTINGS)[number];
-export type ProviderName = Exclude<ProviderSetting, 'auto'>;
+import type { ProviderName, ProviderSetting } from './providerNames';
+
+export type { ProviderName, ProviderSetting } from './providerNames';
 
 export interface ProviderFallback {
   provider: ProviderName;
@@ -41,7 +42,7 @@ export function providerCandidates(setting: ProviderSetting, platform: NodeJS.Pl
 
 const PROVIDER_HINTS: Record<ProviderName, string> = {
   webgpu: 'WebGPU needs a GPU driver: on Linux the Vulkan loader (libvulkan.so.1) and the GPU\'s Vulkan driver, on Windows DirectX 12, on macOS Metal; or set "overfill.executionProvider" to "cpu"',
-  cuda: 'The CUDA provider needs an NVIDIA driver, CUDA 12, cuDNN 9 and onnxruntime-node\'s CUDA provider libraries; or set "overfill.executionProvider" to "cpu"',
+  cuda: 'onnxruntime could not start its CUDA provider (the log\'s "engine stderr" lines say why). It needs an NVIDIA GPU and driver, the CUDA runtime and cuDNN its provider libraries link, and those libraries from onnxruntime 1.30.0 ("OverFill: Set Up CUDA"); or set "overfill.executionProvider" to "cpu"',
   dml: 'DirectML needs Windows 10 1903+ with a DirectX 12 GPU; or set "overfill.executionProvider" to "cpu"',
   cpu: '',
 };
@@ -119,6 +120,14 @@ export async function openSessions(planFor: (provider: ProviderName) => SessionP
       fallbacks.push({ provider, reason: 'DirectML exists only on Windows', requested: setting === provider });
       continue;
     }
+    if (provider === 'cuda') {
+      // ORT's own error is "Failed to load shared library": say which library, and what provides it.
+      const cuda = await checkCuda({ runtimeDir: ortNativeDir(), ldLibraryPath: splitLibraryPath(process.env.LD_LIBRARY_PATH) });
+      if (!cuda.ready) {
+        fallbacks.push({ provider, reason: `${sentence(cuda.problems.join('; '))}.`, requested: setting === provider });
+        continue;
+      }
+    }
     const { files, deviceOutputs, prepare } = planFor(provider);
     // A damaged file is the model's fault on any provider: its error is not a provider's fallback.
     await prepare?.();
@@ -127,7 +136,7 @@ export async function openSessions(planFor: (provider: ProviderName) => SessionP
     try {
       for (const file of files) {
         current = file;
-        opened.push(await ort.InferenceSession.create(file, sessionOptions(provider, threads, deviceOutputs)));
+        opened.push(await InferenceSession.create(file, sessionOptions(provider, threads, deviceOutputs)));
       }
       return { provider, sessions: opened, fallbacks };
     } catch (err) {
@@ -140,6 +149,10 @@ export async function openSessions(planFor: (provider: ProviderName) => SessionP
     }
   }
   throw new OverfillError('PROVIDER_UNAVAILABLE', `No execution provider could load the model (${fallbacks.map((f) => `${f.provider}: ${f.reason}`).join('; ')}).`);
+}
+
+function sentence(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
 function firstLine(text: string): string {

@@ -87,7 +87,7 @@ export class ModelController {
           if (f.requested) this.errors.warnOnce(`provider:${f.provider}`, message);
           else this.log.info(message);
         }
-        this.log.info(`Loaded ${info.name} on ${info.provider} in ${info.loadMs} ms (${info.kind}; full ${info.fullParams ?? '?'} params, decoder ${info.decoderParams ?? 'none'}; family ${info.family ?? 'none'}; engine pid ${this.client.pid ?? '?'})`);
+        this.log.info(`Loaded ${info.name} on ${info.provider} in ${info.loadMs} ms (${info.kind}; full ${info.fullParams ?? '?'} params, decoder ${info.decoderParams ?? 'none'}; family ${info.family ?? 'none'}; engine pid ${this.client.pid ?? '?'}${info.runtime === 'onnxruntime-node' ? '' : `; onnxruntime from ${info.runtime}`})`);
         this.showReady(info);
         if (info.kind === 'full-only') this.log.info(`${info.name} is a standard ONNX export: it runs full-only (no decoder). Convert its checkpoint with training.convert for an OverFill pair.`);
       },
@@ -114,6 +114,19 @@ export class ModelController {
       },
     );
     return loading;
+  }
+
+  /**
+   * Starts the engine again with another environment (a CUDA runtime, library paths) and, if a
+   * model was asked for, loads what the settings name on it (also when folder and provider
+   * are the same as before: the runtime under them changed).
+   */
+  async restartEngine(env: Record<string, string>, settings: OverfillSettings): Promise<ModelInfo | undefined> {
+    const wasStarted = this.started;
+    await this.client.restartWith(env);
+    if (!wasStarted) return undefined;
+    this.loadingKey = undefined;
+    return this.load(settings);
   }
 
   private showReady(info: ModelInfo): void {

@@ -1,6 +1,6 @@
 // Reads `overfill.*` into a typed, frozen snapshot, with bad values clamped and each distinct
 // warning passed on once. No VS Code import: the source is an interface, so this is unit-tested.
-import { PROVIDER_SETTINGS, type ProviderSetting } from '../../engine/runtime/providers';
+import { PROVIDER_SETTINGS, type ProviderSetting } from '../../engine/runtime/providerNames';
 
 export interface OverfillSettings {
   readonly enable: boolean;
@@ -11,6 +11,8 @@ export interface OverfillSettings {
   /** Folders whose model folders Select Model offers. */
   readonly modelSearchPaths: readonly string[];
   readonly executionProvider: ProviderSetting;
+  /** Folders with CUDA and cuDNN libraries, put ahead of the engine process's LD_LIBRARY_PATH. */
+  readonly cudaLibraryPaths: readonly string[];
   /** Threads for CPU inference; 0 = every core (up to 8). */
   readonly cpuThreads: number;
   readonly maxNewTokens: number;
@@ -65,9 +67,8 @@ export function readSettings(c: SettingsSource, warn: Warn): OverfillSettings {
     warn(`overfill.executionProvider "${provider}" is not one of ${PROVIDERS.join(', ')}; using auto.`);
     provider = 'auto';
   }
-  const searchPaths = c.inspect<unknown>('model.searchPaths')?.globalValue ?? [];
-  if (!Array.isArray(searchPaths)) warn('overfill.model.searchPaths must be a list of folder paths; ignoring it.');
-  const modelSearchPaths = (Array.isArray(searchPaths) ? searchPaths : []).filter((p): p is string => typeof p === 'string' && p.trim() !== '').map((p) => p.trim());
+  const modelSearchPaths = readFolderList(c, 'model.searchPaths', warn);
+  const cudaLibraryPaths = readFolderList(c, 'cuda.libraryPaths', warn);
   if (modelSearchPaths.length > MAX_SEARCH_PATHS) warn(`overfill.model.searchPaths lists ${modelSearchPaths.length} folders; searching the first ${MAX_SEARCH_PATHS}.`);
   return Object.freeze({
     enable: c.get<boolean>('enable', true),
@@ -75,6 +76,7 @@ export function readSettings(c: SettingsSource, warn: Warn): OverfillSettings {
     modelPath,
     modelSearchPaths: Object.freeze(modelSearchPaths.slice(0, MAX_SEARCH_PATHS)),
     executionProvider: provider as ProviderSetting,
+    cudaLibraryPaths: Object.freeze(cudaLibraryPaths),
     cpuThreads: clampInt(c, 'cpuThreads', 0, 64, warn),
     maxNewTokens: clampInt(c, 'maxNewTokens', 1, 512, warn),
     explainMaxNewTokens: clampInt(c, 'explain.maxNewTokens', 1, 2048, warn),
@@ -90,6 +92,13 @@ export function readSettings(c: SettingsSource, warn: Warn): OverfillSettings {
       maxTokens: clampInt(c, 'context.maxTokens', 0, 16384, warn),
     }),
   });
+}
+
+/** A machine-scoped list of folders: only user settings can point the engine at code to load. */
+function readFolderList(c: SettingsSource, key: string, warn: Warn): string[] {
+  const value = c.inspect<unknown>(key)?.globalValue ?? [];
+  if (!Array.isArray(value)) warn(`overfill.${key} must be a list of folder paths; ignoring it.`);
+  return (Array.isArray(value) ? value : []).filter((p): p is string => typeof p === 'string' && p.trim() !== '').map((p) => p.trim());
 }
 
 const DEFAULT_LANGUAGES: Readonly<Record<string, boolean>> = { '*': true, plaintext: false, markdown: false, scminput: false };

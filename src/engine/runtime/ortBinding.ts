@@ -1,0 +1,26 @@
+// Which onnxruntime-node the engine runs. Normally the one shipped with the extension; once
+// "OverFill: Set Up CUDA" has placed CUDA provider libraries beside a copy of it in global
+// storage, that copy: ORT opens provider libraries from the folder holding libonnxruntime.so.1,
+// and a .vsix install can never write into the extension's own folder.
+import { createRequire } from 'module';
+import * as path from 'path';
+import type * as Ort from 'onnxruntime-node';
+import { ORT_PATH_ENV } from './runtimeEnv';
+
+// Webpack cannot bundle a computed require: its __non_webpack_require__ is Node's own (outside
+// webpack, in the compiled tests, createRequire makes one).
+declare const __non_webpack_require__: NodeJS.Require | undefined;
+const nodeRequire = typeof __non_webpack_require__ === 'function' ? __non_webpack_require__ : createRequire(__filename);
+
+/** The package the binding comes from (the log line says where the engine's runtime is). */
+export const ortPath: string = process.env[ORT_PATH_ENV] || 'onnxruntime-node';
+
+const binding = nodeRequire(ortPath) as typeof Ort;
+export const Tensor = binding.Tensor;
+export const InferenceSession = binding.InferenceSession;
+
+/** The folder holding the native library ORT looks for provider libraries beside. */
+export function ortNativeDir(): string {
+  const main = nodeRequire.resolve(ortPath); // <package>/dist/index.js
+  return path.join(path.dirname(path.dirname(main)), 'bin', 'napi-v6', process.platform, process.arch);
+}
