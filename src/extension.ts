@@ -123,11 +123,14 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.window.onDidChangeVisibleTextEditors(() => loadWhenWanted()),
     settings.onDidChange(({ settings: next, modelChanged, changed }) => {
       if (changed.length) log.info(`Settings changed: ${changed.join(', ')}`);
-      if (changed.includes('cudaLibraryPaths')) void cuda.libraryPathsChanged(model);
       flow.setOptions(flowOptions(next));
       // Cached suggestions were cut and prompted under the old values.
       if (changed.some((k) => SUGGESTION_SETTINGS.has(k))) flow.reset();
-      if (modelChanged && model.started) loadModel();
+      // New library paths need a new engine process, which then loads what the settings name.
+      if (changed.includes('cudaLibraryPaths') && cuda.active) {
+        flow.reset();
+        void cuda.libraryPathsChanged(model);
+      } else if (modelChanged && model.started) loadModel();
       else if (!model.started) loadWhenWanted();
       else if (!next.enable) status.set({ kind: 'disabled' });
       else status.enabled();

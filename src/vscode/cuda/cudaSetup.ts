@@ -38,6 +38,11 @@ export class CudaSetup {
     if (this.runtime) log.info(`CUDA runtime set up from ${this.runtime.record.source} (${this.runtime.nativeDir}).`);
   }
 
+  /** Whether a CUDA runtime is set up (the engine runs on its copy of onnxruntime). */
+  get active(): boolean {
+    return this.runtime !== undefined;
+  }
+
   /** The engine process's environment now: empty unless a CUDA runtime is set up. */
   engineEnv(): Record<string, string> {
     return cudaEngineEnv(this.runtime, this.settings().cudaLibraryPaths);
@@ -109,7 +114,7 @@ export class CudaSetup {
     if (!readiness.ready) {
       const problems = readiness.problems.join('; ');
       this.log.warn(`CUDA is set up but cannot run yet: ${problems}.`);
-      const choice = await vscode.window.showWarningMessage(`OverFill: the CUDA provider libraries are in place, but CUDA cannot run yet: ${problems}.`, 'Library Paths', 'Show Log');
+      const choice = await vscode.window.showWarningMessage(`OverFill: the CUDA provider libraries are in place, but CUDA cannot run yet: ${readiness.summary}. Install what is missing, or add the folders holding it to "overfill.cuda.libraryPaths". The log says more.`, 'Library Paths', 'Show Log');
       if (choice === 'Library Paths') void vscode.commands.executeCommand('workbench.action.openSettings', 'overfill.cuda.libraryPaths');
       if (choice === 'Show Log') this.log.show();
       return;
@@ -139,7 +144,6 @@ export class CudaSetup {
 
   /** `overfill.cuda.libraryPaths` changed: the dynamic linker reads them only when a process starts. */
   async libraryPathsChanged(model: ModelController): Promise<void> {
-    if (!this.runtime) return;
     this.log.info('overfill.cuda.libraryPaths changed: restarting the engine process with them.');
     // A load that fails is reported by the controller.
     await model.restartEngine(this.engineEnv(), this.settings()).catch(() => undefined);

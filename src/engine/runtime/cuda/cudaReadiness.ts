@@ -13,6 +13,8 @@ export interface CudaReadiness {
   ready: boolean;
   /** Each a sentence saying what is missing and what to do. Empty when ready. */
   problems: string[];
+  /** One line for a notification: "missing the NVIDIA driver (libcuda.so.1), CUDA 12 (libcudart.so.12)". */
+  summary: string;
 }
 
 export interface CudaCheckOptions {
@@ -33,12 +35,14 @@ export function splitLibraryPath(value: string | undefined): string[] {
 export async function checkCuda(options: CudaCheckOptions): Promise<CudaReadiness> {
   const { platform = process.platform, arch = process.arch } = options;
   if (platform !== 'linux' || arch !== 'x64') {
-    return { ready: false, problems: ['onnxruntime-node has a CUDA build for Linux x64 only; here WebGPU (or DirectML on Windows) runs the model on the GPU'] };
+    const only = 'onnxruntime-node has a CUDA build for Linux x64 only; here WebGPU (or DirectML on Windows) runs the model on the GPU';
+    return { ready: false, problems: [only], summary: only };
   }
   const files = CUDA_PROVIDER_FILES.map((f) => path.join(options.runtimeDir, f));
   const present = await Promise.all(files.map((f) => fs.stat(f).then(() => true, () => false)));
   if (present.some((p) => !p)) {
-    return { ready: false, problems: ['the CUDA provider libraries are not set up: run "OverFill: Set Up CUDA" with onnxruntime 1.30.0\'s Linux GPU package'] };
+    const none = 'the CUDA provider libraries are not set up: run "OverFill: Set Up CUDA" with onnxruntime 1.30.0\'s Linux GPU package';
+    return { ready: false, problems: [none], summary: none };
   }
   const search = await librarySearch(options.ldLibraryPath);
   const missing = await missingLibraries(files, search);
@@ -47,10 +51,21 @@ export async function checkCuda(options: CudaCheckOptions): Promise<CudaReadines
   // loads without it fails later, with "CUDA driver version is insufficient". Look for it now.
   const driverFile = options.driverVersionFile ?? '/proc/driver/nvidia/version';
   const driver = (await fs.stat(driverFile).then(() => true, () => false)) || (await findLibrary('libcuda.so.1', search)) !== undefined;
-  if (!driver && !missing.some((m) => component(m.name) === 'driver')) {
-    problems.unshift(`no NVIDIA driver was found (neither ${driverFile} nor libcuda.so.1): install NVIDIA's driver for your GPU`);
+  const noDriver = !driver && !missing.some((m) => component(m.name) === 'driver');
+  if (noDriver) problems.unshift(`no NVIDIA driver was found (neither ${driverFile} nor libcuda.so.1): install NVIDIA's driver for your GPU`);
+  return { ready: problems.length === 0, problems, summary: summarize(missing, noDriver) };
+}
+
+function summarize(missing: readonly MissingLibrary[], noDriver: boolean): string {
+  const groups = new Map<string, string[]>();
+  if (noDriver) groups.set('the NVIDIA driver', ['libcuda.so.1']);
+  for (const m of missing) {
+    const c = component(m.name);
+    const label = c === 'driver' ? 'the NVIDIA driver' : c === 'cuda' ? `CUDA ${major(m.name) ?? ''}`.trim() : c === 'cudnn' ? `cuDNN ${major(m.name) ?? ''}`.trim() : m.name;
+    groups.set(label, [...(groups.get(label) ?? []), ...(label === m.name ? [] : [m.name])]);
   }
-  return { ready: problems.length === 0, problems };
+  if (!groups.size) return 'ready';
+  return `missing ${[...groups].map(([label, libs]) => (libs.length ? `${label} (${libs.join(', ')})` : label)).join(', ')}`;
 }
 
 type Component = 'driver' | 'cuda' | 'cudnn' | 'other';
