@@ -238,7 +238,7 @@ describe('CUDA setup', { skip: !linuxX64 && 'the CUDA runtime is Linux x64 only'
       const lines: string[] = [];
       for (const [libraryPaths, reason] of [
         [[], /CUDA 12 runtime libraries libcudart\.so\.12 are not found/],
-        [[stubs.cudaLibs], /onnxruntime could not start its CUDA provider \(the log's "engine stderr" lines say why\)/],
+        [[stubs.cudaLibs], /^onnxruntime could not start its CUDA provider; the log's "engine stderr" lines say why\. .*\(onnxruntime: .*Failed to load shared library\)$/],
       ] as const) {
         const client = new EngineClient(ENGINE_SCRIPT, { log: (_level, message) => lines.push(message) }, { env: cudaEngineEnv(runtime, libraryPaths, '') });
         try {

@@ -42,7 +42,7 @@ export function providerCandidates(setting: ProviderSetting, platform: NodeJS.Pl
 
 const PROVIDER_HINTS: Record<ProviderName, string> = {
   webgpu: 'WebGPU needs a GPU driver: on Linux the Vulkan loader (libvulkan.so.1) and the GPU\'s Vulkan driver, on Windows DirectX 12, on macOS Metal; or set "overfill.executionProvider" to "cpu"',
-  cuda: 'onnxruntime could not start its CUDA provider (the log\'s "engine stderr" lines say why). It needs an NVIDIA GPU and driver, the CUDA runtime and cuDNN its provider libraries link, and those libraries from onnxruntime 1.30.0 ("OverFill: Set Up CUDA"); or set "overfill.executionProvider" to "cpu"',
+  cuda: 'onnxruntime could not start its CUDA provider; the log\'s "engine stderr" lines say why. It needs an NVIDIA GPU and driver, the CUDA runtime and cuDNN its provider libraries link, and those libraries from onnxruntime 1.30.0 ("OverFill: Set Up CUDA"); or set "overfill.executionProvider" to "cpu"',
   dml: 'DirectML needs Windows 10 1903+ with a DirectX 12 GPU; or set "overfill.executionProvider" to "cpu"',
   cpu: '',
 };
@@ -145,7 +145,9 @@ export async function openSessions(planFor: (provider: ProviderName) => SessionP
       if (provider === 'cpu') {
         throw new OverfillError('MODEL_LOAD_FAILED', `Could not load ${current}: ${firstLine(reason)}. The file is damaged, incomplete or not an ONNX graph: copy or re-export the model folder.`);
       }
-      fallbacks.push({ provider, reason: `${firstLine(reason)}. ${PROVIDER_HINTS[provider]}`, requested: setting === provider });
+      // CUDA's own words ("…_Cuda: Failed to load shared library") say nothing a user can act on: ours go first.
+      const said = provider === 'cuda' ? `${PROVIDER_HINTS.cuda} (onnxruntime: ${firstLine(reason)})` : `${firstLine(reason)}. ${PROVIDER_HINTS[provider]}`;
+      fallbacks.push({ provider, reason: said, requested: setting === provider });
     }
   }
   throw new OverfillError('PROVIDER_UNAVAILABLE', `No execution provider could load the model (${fallbacks.map((f) => `${f.provider}: ${f.reason}`).join('; ')}).`);

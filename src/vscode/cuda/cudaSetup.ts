@@ -101,7 +101,7 @@ export class CudaSetup {
       installCudaRuntime({ source, storageDir: this.storageDir, ortModules: this.ortModules, acceptUnknownVersion, progress: (message) => progress.report({ message }) }),
     );
     const mb = this.runtime.record.files.reduce((n, f) => n + f.bytes, 0) / 1e6;
-    this.log.info(`CUDA provider libraries placed in ${this.runtime.nativeDir} (${mb.toFixed(0)} MB) from ${given}${source.version ? ` (onnxruntime ${source.version.value}, per ${source.version.from})` : ' (version confirmed by the user)'}.`);
+    this.log.info(`CUDA provider libraries placed in ${this.runtime.nativeDir} (${mb.toFixed(1)} MB) from ${given}${source.version ? ` (onnxruntime ${source.version.value}, per ${source.version.from})` : ' (version confirmed by the user)'}.`);
     await model.restartEngine(this.engineEnv(), this.settings());
     await this.report(await this.check(), model);
   }
