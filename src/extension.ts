@@ -41,7 +41,7 @@ export function activate(context: vscode.ExtensionContext): void {
       restarted: (info) => model.engineRestarted(info),
       restartFailed: (err) => model.engineRestartFailed(err),
     },
-    { env: cuda.engineEnv() },
+    { env: () => cuda.engineEnv() },
   );
   const embedded = context.asAbsolutePath(path.join('models', 'default'));
   const model = new ModelController(client, embedded, status, errors, log);

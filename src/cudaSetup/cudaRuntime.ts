@@ -15,6 +15,8 @@ import type { CudaSource } from './cudaSource';
 export const CUDA_STORAGE_DIR = 'cuda';
 const RECORD = 'setup.json';
 const RECORD_FORMAT = 1;
+/** A scratch folder older than this is a setup that was cut off, not one running in another window. */
+const STALE_PARTIAL_MS = 60 * 60 * 1000;
 
 export interface PlacedFile {
   name: string;
@@ -104,8 +106,12 @@ export async function installCudaRuntime(options: InstallOptions): Promise<CudaR
   }
   const root = path.join(storageDir, CUDA_STORAGE_DIR);
   await fs.mkdir(root, { recursive: true });
-  // Leftovers of a setup that was cut off.
-  for (const e of await fs.readdir(root)) if (e.startsWith('.partial-')) await fs.rm(path.join(root, e), { recursive: true, force: true });
+  // Leftovers of a setup that was cut off; a younger one may be another window's, still running.
+  for (const e of await fs.readdir(root)) {
+    const full = path.join(root, e);
+    const age = Date.now() - ((await fs.stat(full).catch(() => undefined))?.mtimeMs ?? Date.now());
+    if (e.startsWith('.partial-') && age > STALE_PARTIAL_MS) await fs.rm(full, { recursive: true, force: true });
+  }
   const scratch = await fs.mkdtemp(path.join(root, '.partial-'));
   try {
     progress(`copying onnxruntime-node ${ortVersion}`);
@@ -130,6 +136,10 @@ export async function installCudaRuntime(options: InstallOptions): Promise<CudaR
     const dir = runtimeDir(storageDir, ortVersion);
     await fs.rm(dir, { recursive: true, force: true });
     await fs.rename(scratch, dir);
+    // Runtimes for an onnxruntime-node this extension no longer ships are hundreds of MB of nothing.
+    for (const e of await fs.readdir(root)) {
+      if (e.startsWith('onnxruntime-') && path.join(root, e) !== dir) await fs.rm(path.join(root, e), { recursive: true, force: true });
+    }
     return { ...layout(dir), record };
   } catch (err) {
     await fs.rm(scratch, { recursive: true, force: true });
@@ -157,6 +167,11 @@ export function readCudaRuntime(storageDir: string, ortVersion: string): CudaRun
   }
 }
 
+/** Whether anything of a CUDA setup is in storage (for another onnxruntime-node version too). */
+export function cudaStorageExists(storageDir: string): boolean {
+  return existsSync(path.join(storageDir, CUDA_STORAGE_DIR));
+}
+
 /** Removes every CUDA runtime this extension set up; returns the bytes freed. */
 export async function removeCudaRuntime(storageDir: string): Promise<number> {
   const root = path.join(storageDir, CUDA_STORAGE_DIR);
@@ -180,7 +195,8 @@ async function folderBytes(dir: string): Promise<number> {
  * when a process starts: one more reason the engine is a process).
  */
 export function cudaEngineEnv(runtime: CudaRuntime | undefined, libraryPaths: readonly string[], inherited = process.env.LD_LIBRARY_PATH): Record<string, string> {
-  if (!runtime) return {};
+  // Set even when empty: a value inherited from the user's shell must not pick the runtime.
+  if (!runtime) return { [ORT_PATH_ENV]: '' };
   const ld = [...libraryPaths, ...(inherited ?? '').split(':')].filter(Boolean);
   return { [ORT_PATH_ENV]: runtime.ortPackage, ...(ld.length ? { LD_LIBRARY_PATH: ld.join(':') } : {}) };
 }

@@ -54,16 +54,17 @@ function versionInText(name: string, text: string): string | undefined {
 }
 const TEXT_WITH_VERSION = (name: string): boolean => name.endsWith('.nuspec') || name.endsWith('.dist-info/METADATA') || path.basename(name) === 'VERSION_NUMBER';
 
-export async function openCudaSource(given: string): Promise<CudaSource> {
+/** `ortVersion`: the onnxruntime version the libraries must be from (for the messages). */
+export async function openCudaSource(given: string, ortVersion: string): Promise<CudaSource> {
   const stat = await fs.stat(given).catch(() => undefined);
   if (!stat) throw setupError(`${given} does not exist.`);
-  if (stat.isDirectory()) return openFolder(given);
-  if (ZIP.test(given)) return openZip(given);
-  if (TAR.test(given)) return openTar(given);
+  if (stat.isDirectory()) return openFolder(given, ortVersion);
+  if (ZIP.test(given)) return openZip(given, ortVersion);
+  if (TAR.test(given)) return openTar(given, ortVersion);
   throw setupError(`${given} is neither a folder nor an archive this command reads (.nupkg, .whl, .zip, .tgz, .tar.gz, .tar).`);
 }
 
-function found(given: string, names: readonly string[]): Map<string, string> {
+function found(given: string, names: readonly string[], v: string): Map<string, string> {
   const libraries = new Map<string, string>();
   for (const lib of CUDA_PROVIDER_FILES) {
     const copies = names.filter((n) => path.basename(n) === lib);
@@ -71,12 +72,12 @@ function found(given: string, names: readonly string[]): Map<string, string> {
   }
   const missing = CUDA_PROVIDER_FILES.filter((l) => !libraries.has(l));
   if (missing.length) {
-    throw setupError(`${given} holds no ${missing.join(' or ')}. Name onnxruntime 1.30.0's Linux GPU package (Microsoft.ML.OnnxRuntime.Gpu.Linux 1.30.0, a .nupkg), the onnxruntime-linux-x64-gpu-1.30.0 release archive, the onnxruntime-gpu 1.30.0 wheel, or a folder extracted from one of them.`);
+    throw setupError(`${given} holds no ${missing.join(' or ')}. Name onnxruntime ${v}'s Linux GPU package (Microsoft.ML.OnnxRuntime.Gpu.Linux ${v}, a .nupkg), the onnxruntime-linux-x64-gpu-${v} release archive, the onnxruntime-gpu ${v} wheel, or a folder extracted from one of them.`);
   }
   return libraries;
 }
 
-async function openFolder(given: string): Promise<CudaSource> {
+async function openFolder(given: string, ortVersion: string): Promise<CudaSource> {
   const names: string[] = [];
   const walk = async (dir: string, depth: number): Promise<void> => {
     if (depth > MAX_DEPTH || names.length > MAX_FOLDER_ENTRIES) return;
@@ -88,22 +89,24 @@ async function openFolder(given: string): Promise<CudaSource> {
   };
   await walk(given, 0);
   if (names.length > MAX_FOLDER_ENTRIES) throw setupError(`${given} holds more than ${MAX_FOLDER_ENTRIES} files: name the package's own folder.`);
-  const libraries = found(given, names);
+  const libraries = found(given, names, ortVersion);
   let version: CudaSource['version'];
   for (const n of names) {
-    const v = versionInName(n) ?? (TEXT_WITH_VERSION(n) ? versionInText(n, await fs.readFile(n, 'utf8').catch(() => '')) : undefined);
+    // Names inside the folder only: the folders above it say nothing of what it holds.
+    const inside = path.relative(given, n);
+    const v = versionInName(inside) ?? (TEXT_WITH_VERSION(inside) ? versionInText(inside, await fs.readFile(n, 'utf8').catch(() => '')) : undefined);
     if (v) {
-      version = { value: v, from: path.relative(given, n) };
+      version = { value: v, from: inside };
       break;
     }
   }
   return { given, version, libraries, extract: (name, dest) => fs.copyFile(libraries.get(name)!, dest) };
 }
 
-async function openZip(given: string): Promise<CudaSource> {
+async function openZip(given: string, ortVersion: string): Promise<CudaSource> {
   const entries = await listZip(given);
   const byName = new Map<string, ZipEntry>(entries.map((e) => [e.name, e]));
-  const libraries = found(given, entries.map((e) => e.name));
+  const libraries = found(given, entries.map((e) => e.name), ortVersion);
   let version: CudaSource['version'];
   for (const e of entries) {
     const v = versionInName(e.name) ?? (TEXT_WITH_VERSION(e.name) ? versionInText(e.name, await readZipText(given, e)) : undefined);
@@ -121,23 +124,27 @@ function run(args: string[]): Promise<string> {
   });
 }
 
-async function openTar(given: string): Promise<CudaSource> {
-  // GNU tar detects gzip by itself when reading.
+async function openTar(given: string, ortVersion: string): Promise<CudaSource> {
+  // GNU tar detects gzip by itself when reading. Member names follow "--": a name that looks
+  // like an option (--to-command=…) must stay a name.
   const names = (await run(['-tf', given])).split('\n').filter(Boolean);
-  const libraries = found(given, names);
+  const libraries = found(given, names, ortVersion);
   let version: CudaSource['version'];
   for (const n of names) {
-    const v = versionInName(n) ?? (TEXT_WITH_VERSION(n) ? versionInText(n, await run(['-xOf', given, n])) : undefined);
+    const v = versionInName(n) ?? (TEXT_WITH_VERSION(n) ? versionInText(n, await run(['-xOf', given, '--', n])) : undefined);
     if (v) {
       version = { value: v, from: n };
       break;
     }
   }
   const extract = async (name: string, dest: string): Promise<void> => {
-    const tar = spawn('tar', ['-xOf', given, libraries.get(name)!], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const tar = spawn('tar', ['-xOf', given, '--', libraries.get(name)!], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     tar.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const exited = new Promise<number | null>((resolve) => tar.on('close', resolve));
+    const exited = new Promise<number | null>((resolve) => {
+      tar.on('error', (err) => ((stderr += err.message), resolve(-1)));
+      tar.on('close', resolve);
+    });
     await pipeline(tar.stdout, createWriteStream(dest));
     const code = await exited;
     if (code !== 0) throw setupError(`tar could not extract ${name} from ${given} (${stderr.trim().split('\n')[0] || `exit code ${code}`}). Download the archive again.`);

@@ -24,6 +24,25 @@ const CENTRAL = 0x02014b50;
 const LOCAL = 0x04034b50;
 const MAX_COMMENT = 0xffff;
 
+/** CRC-32 (IEEE), for runtimes whose zlib lacks crc32 (before Node 20.15; VS Code 1.90 ships 20.9). */
+const CRC_TABLE = (() => {
+  const table = new Uint32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    table[n] = c >>> 0;
+  }
+  return table;
+})();
+
+function crc32Update(data: Buffer, value: number): number {
+  const native = (zlib as { crc32?: (data: Buffer, value: number) => number }).crc32;
+  if (native) return native(data, value);
+  let c = ~value >>> 0;
+  for (let i = 0; i < data.length; i++) c = CRC_TABLE[(c ^ data[i]) & 0xff] ^ (c >>> 8);
+  return ~c >>> 0;
+}
+
 function damaged(file: string, why: string): OverfillError {
   return new OverfillError('CUDA_SETUP_FAILED', `${file} is not a readable zip archive (${why}). Download the package again.`);
 }
@@ -61,6 +80,7 @@ export async function listZip(file: string): Promise<ZipEntry[]> {
       cdSize = Number(rec.readBigUInt64LE(40));
       cdOffset = Number(rec.readBigUInt64LE(48));
     }
+    if (cdOffset + cdSize > size) throw damaged(file, 'its directory runs past the end of the file: is the download complete?');
     const cd = await readAt(handle, cdOffset, cdSize);
     if (cd.length < cdSize) throw damaged(file, 'its directory runs past the end of the file: is the download complete?');
     const entries: ZipEntry[] = [];
@@ -126,13 +146,19 @@ export async function extractZipEntry(file: string, entry: ZipEntry, dest: strin
   if (entry.flags & 1) throw damaged(file, `${entry.name} is encrypted`);
   if (entry.method !== 0 && entry.method !== 8) throw damaged(file, `${entry.name} uses compression method ${entry.method}; only stored and deflate are read`);
   const start = await dataOffset(file, entry);
+  if (entry.compressedSize === 0) {
+    if (entry.size !== 0) throw damaged(file, `${entry.name} has no data`);
+    await fs.writeFile(dest, '');
+    return;
+  }
   let crc = 0;
   let bytes = 0;
-  const crc32 = (zlib as { crc32?: (data: Buffer, value: number) => number }).crc32;
   const check = new Transform({
     transform(chunk: Buffer, _enc, done) {
       bytes += chunk.length;
-      if (crc32) crc = crc32(chunk, crc);
+      // An entry that inflates past its stated size is damaged or hostile: stop writing it.
+      if (bytes > entry.size) return done(damaged(file, `${entry.name} inflates past its stated ${entry.size} bytes`));
+      crc = crc32Update(chunk, crc);
       done(null, chunk);
     },
   });
@@ -140,10 +166,10 @@ export async function extractZipEntry(file: string, entry: ZipEntry, dest: strin
   const out = createWriteStream(dest);
   const copied = entry.method === 8 ? pipeline(source, zlib.createInflateRaw(), check, out) : pipeline(source, check, out);
   await copied.catch((err: Error) => {
-    throw damaged(file, `${entry.name}: ${err.message}`);
+    throw err instanceof OverfillError ? err : damaged(file, `${entry.name}: ${err.message}`);
   });
   if (bytes !== entry.size) throw damaged(file, `${entry.name} came out at ${bytes} bytes, not ${entry.size}`);
-  if (crc32 && crc >>> 0 !== entry.crc32 >>> 0) throw damaged(file, `${entry.name} fails its CRC-32 check`);
+  if (crc >>> 0 !== entry.crc32 >>> 0) throw damaged(file, `${entry.name} fails its CRC-32 check`);
 }
 
 /** A small entry's text (a .nuspec, a wheel's METADATA). */
@@ -152,8 +178,9 @@ export async function readZipText(file: string, entry: ZipEntry, maxBytes = 1 <<
   const start = await dataOffset(file, entry);
   const handle = await fs.open(file, 'r');
   try {
+    if (entry.compressedSize > maxBytes) throw damaged(file, `${entry.name} is larger than expected`);
     const raw = await readAt(handle, start, entry.compressedSize);
-    return (entry.method === 8 ? zlib.inflateRawSync(raw) : raw).toString('utf8');
+    return (entry.method === 8 ? zlib.inflateRawSync(raw, { maxOutputLength: maxBytes }) : raw).toString('utf8');
   } finally {
     await handle.close();
   }

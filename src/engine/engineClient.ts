@@ -54,8 +54,11 @@ export interface EngineClientEvents {
 }
 
 export interface EngineClientOptions {
-  /** Extra environment for the engine process (library paths for a GPU provider). */
-  env?: Record<string, string>;
+  /**
+   * Extra environment for the engine process (a CUDA runtime, library paths). A function is
+   * asked at every start: a runtime another window removed is not named again.
+   */
+  env?: Record<string, string> | (() => Record<string, string>);
 }
 
 export class EngineClient {
@@ -89,7 +92,7 @@ export class EngineClient {
       // The extension host's own flags (an --inspect port) must not be inherited.
       execArgv: [],
       // Under VS Code, process.execPath is the Electron binary: this makes it a plain Node.
-      env: { ...process.env, ELECTRON_RUN_AS_NODE: '1', ...this.options.env },
+      env: { ...process.env, ELECTRON_RUN_AS_NODE: '1', ...(typeof this.options.env === 'function' ? this.options.env() : this.options.env) },
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
     });
     this.stderrTail = [];
@@ -253,12 +256,13 @@ export class EngineClient {
   }
 
   /**
-   * Ends the engine process so that the next one starts with `env` (a CUDA runtime set up or
-   * removed, library paths changed: the dynamic linker reads them only at process start).
-   * Requests in flight are answered with ABORTED. Nothing is reloaded here: the caller loads the
-   * model it wants next, perhaps on another provider; a request before that reloads the last one.
+   * Ends the engine process so that the next one starts with `env` (by default the options'
+   * own, asked again: a CUDA runtime set up or removed, library paths changed; the dynamic
+   * linker reads them only at process start). Requests in flight are answered with ABORTED.
+   * Nothing is reloaded here: a load sent at once (before this resolves) starts the next
+   * process, and requests then wait for it; without one, the next request reloads the last model.
    */
-  async restartWith(env: Record<string, string>): Promise<void> {
+  async restartWith(env: EngineClientOptions['env'] = this.options.env): Promise<void> {
     this.options = { ...this.options, env };
     await this.stopProcess();
     this.events.log?.('info', 'Engine process stopped to start again with a new environment.');

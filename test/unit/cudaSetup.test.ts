@@ -17,7 +17,7 @@ import { checkCuda } from '../../src/engine/runtime/cuda/cudaReadiness';
 import { readElfDynamic } from '../../src/engine/runtime/cuda/elfDynamic';
 import { findLibrary, librarySearch, missingLibraries } from '../../src/engine/runtime/cuda/findLibraries';
 import { ORT_PATH_ENV } from '../../src/engine/runtime/runtimeEnv';
-import { buildCudaStubs, NUPKG_NATIVE as NUPKG_DIR, nuspec, pyZip, type CudaStubs } from '../support/cudaStubs';
+import { buildCudaStubs, NUPKG_NATIVE as NUPKG_DIR, nuspec, pyZip, writeZip64, type CudaStubs } from '../support/cudaStubs';
 import { ENGINE_SCRIPT, PAIR_A, REPO_ROOT } from './fixtures';
 
 const ORT_MODULES = path.join(REPO_ROOT, 'node_modules');
@@ -53,7 +53,7 @@ describe('CUDA setup', { skip: !linuxX64 && 'the CUDA runtime is Linux x64 only'
     for (const [label, file] of [
       ['the shipped libonnxruntime.so.1', () => path.join(ORT_NATIVE, 'libonnxruntime.so.1')],
       ['the shipped onnxruntime_binding.node', () => path.join(ORT_NATIVE, 'onnxruntime_binding.node')],
-      ['the CUDA provider stand-in (RUNPATH $ORIGIN)', () => path.join(stubs.providers, 'libonnxruntime_providers_cuda.so')],
+      ['the CUDA provider stand-in', () => path.join(stubs.providers, 'libonnxruntime_providers_cuda.so')],
     ] as const) {
       it(`reads ${label} as readelf -d does`, async () => {
         const got = await readElfDynamic(file());
@@ -65,6 +65,14 @@ describe('CUDA setup', { skip: !linuxX64 && 'the CUDA runtime is Linux x64 only'
       });
     }
 
+    it("refuses another CPU's library (an aarch64 wheel's), saying so", async () => {
+      const arm = path.join(tmp, 'libonnxruntime_providers_cuda.aarch64.so');
+      const bytes = fs.readFileSync(path.join(stubs.providers, 'libonnxruntime_providers_cuda.so'));
+      bytes.writeUInt16LE(183, 18); // EM_AARCH64
+      fs.writeFileSync(arm, bytes);
+      await assert.rejects(readElfDynamic(arm), /built for another CPU \(ELF machine 183, not x86-64\)/);
+    });
+
     it('refuses a file that is not a shared library, saying so', async () => {
       const text = path.join(tmp, 'libonnxruntime_providers_cuda.txt');
       fs.writeFileSync(text, 'not an ELF file at all, just text that is long enough to have a header'.repeat(2));
@@ -73,7 +81,15 @@ describe('CUDA setup', { skip: !linuxX64 && 'the CUDA runtime is Linux x64 only'
   });
 
   describe('what the CUDA provider needs', () => {
-    it('names each missing library once, with what provides it, following $ORIGIN to the shared provider library', async () => {
+    it("follows RUNPATH $ORIGIN: the shipped binding finds its libonnxruntime.so.1, and libc and libstdc++ through the ld.so cache", async () => {
+      assert.deepEqual(await missingLibraries([path.join(ORT_NATIVE, 'onnxruntime_binding.node')], await librarySearch([])), []);
+      const alone = path.join(tmp, 'binding-alone');
+      fs.mkdirSync(alone, { recursive: true });
+      fs.copyFileSync(path.join(ORT_NATIVE, 'onnxruntime_binding.node'), path.join(alone, 'onnxruntime_binding.node'));
+      assert.deepEqual(await missingLibraries([path.join(alone, 'onnxruntime_binding.node')], await librarySearch([])), [{ name: 'libonnxruntime.so.1', neededBy: 'onnxruntime_binding.node' }]);
+    });
+
+    it('names each missing library once, with what provides it', async () => {
       const missing = await missingLibraries([path.join(stubs.providers, 'libonnxruntime_providers_cuda.so')], await librarySearch([]));
       assert.deepEqual(missing.map((m) => m.name).sort(), ['libcudart.so.12', 'libcudnn.so.9']);
       const found = await missingLibraries([path.join(stubs.providers, 'libonnxruntime_providers_cuda.so')], await librarySearch([stubs.cudaLibs]));
@@ -82,7 +98,7 @@ describe('CUDA setup', { skip: !linuxX64 && 'the CUDA runtime is Linux x64 only'
 
     it('says what to install: the driver, the CUDA runtime of the major version linked, cuDNN', async (t) => {
       if (await findLibrary('libcuda.so.1', await librarySearch([]))) return t.skip('this machine has an NVIDIA driver: its absence cannot be shown');
-      const r = await checkCuda({ runtimeDir: stubs.providers, ldLibraryPath: [], driverVersionFile: path.join(tmp, 'no-driver') });
+      const r = await checkCuda({ ortVersion: ORT_VERSION, runtimeDir: stubs.providers, ldLibraryPath: [], driverVersionFile: path.join(tmp, 'no-driver') });
       assert.equal(r.ready, false);
       assert.equal(r.problems.length, 3, r.problems.join('\n'));
       assert.match(r.problems[0], /no NVIDIA driver was found .*libcuda\.so\.1.*install NVIDIA's driver/);
@@ -92,21 +108,21 @@ describe('CUDA setup', { skip: !linuxX64 && 'the CUDA runtime is Linux x64 only'
     });
 
     it('is ready when the library paths hold them (the driver found as libcuda.so.1)', async () => {
-      const r = await checkCuda({ runtimeDir: stubs.providers, ldLibraryPath: [stubs.cudaLibs], driverVersionFile: path.join(tmp, 'no-driver') });
+      const r = await checkCuda({ ortVersion: ORT_VERSION, runtimeDir: stubs.providers, ldLibraryPath: [stubs.cudaLibs], driverVersionFile: path.join(tmp, 'no-driver') });
       assert.deepEqual(r, { ready: true, problems: [], summary: 'ready' });
     });
 
     it('without the provider libraries, points at the setup command; off Linux x64, at WebGPU', async () => {
-      const none = await checkCuda({ runtimeDir: ORT_NATIVE, ldLibraryPath: [stubs.cudaLibs] });
+      const none = await checkCuda({ ortVersion: ORT_VERSION, runtimeDir: ORT_NATIVE, ldLibraryPath: [stubs.cudaLibs] });
       assert.match(none.problems.join(), /not set up: run "OverFill: Set Up CUDA"/);
-      const win = await checkCuda({ runtimeDir: stubs.providers, ldLibraryPath: [], platform: 'win32' });
+      const win = await checkCuda({ ortVersion: ORT_VERSION, runtimeDir: stubs.providers, ldLibraryPath: [], platform: 'win32' });
       assert.match(win.problems.join(), /Linux x64 only; here WebGPU/);
     });
   });
 
   describe('reading the package', () => {
     it('a .nupkg: the Linux libraries and the version its .nuspec states', async () => {
-      const source = await openCudaSource(nupkg);
+      const source = await openCudaSource(nupkg, ORT_VERSION);
       assert.deepEqual(source.version, { value: ORT_VERSION, from: 'Microsoft.ML.OnnxRuntime.Gpu.Linux.nuspec' });
       assert.equal(source.libraries.get('libonnxruntime_providers_cuda.so'), `${NUPKG_DIR}/libonnxruntime_providers_cuda.so`);
       const out = path.join(tmp, 'extracted.so');
@@ -114,18 +130,14 @@ describe('CUDA setup', { skip: !linuxX64 && 'the CUDA runtime is Linux x64 only'
       assert.deepEqual(fs.readFileSync(out), fs.readFileSync(path.join(stubs.providers, 'libonnxruntime_providers_cuda.so')));
     });
 
-    it('a ZIP64 wheel, stored rather than deflated: its METADATA version', async () => {
+    it('a ZIP64 wheel (every size and offset in ZIP64 fields), stored rather than deflated: its METADATA version', async () => {
       const whl = path.join(tmp, 'onnxruntime_gpu.whl');
-      pyZip(
-        whl,
-        {
-          'onnxruntime_gpu.dist-info/METADATA': `text:Metadata-Version: 2.1\nName: onnxruntime-gpu\nVersion: ${ORT_VERSION}\n`,
-          'onnxruntime/capi/libonnxruntime_providers_shared.so': path.join(stubs.providers, 'libonnxruntime_providers_shared.so'),
-          'onnxruntime/capi/libonnxruntime_providers_cuda.so': path.join(stubs.providers, 'libonnxruntime_providers_cuda.so'),
-        },
-        { zip64: true, stored: true },
-      );
-      const source = await openCudaSource(whl);
+      writeZip64(whl, {
+        'onnxruntime_gpu.dist-info/METADATA': Buffer.from(`Metadata-Version: 2.1\nName: onnxruntime-gpu\nVersion: ${ORT_VERSION}\n`),
+        'onnxruntime/capi/libonnxruntime_providers_shared.so': fs.readFileSync(path.join(stubs.providers, 'libonnxruntime_providers_shared.so')),
+        'onnxruntime/capi/libonnxruntime_providers_cuda.so': fs.readFileSync(path.join(stubs.providers, 'libonnxruntime_providers_cuda.so')),
+      });
+      const source = await openCudaSource(whl, ORT_VERSION);
       assert.equal(source.version?.value, ORT_VERSION);
       const out = path.join(tmp, 'from-wheel.so');
       await source.extract('libonnxruntime_providers_shared.so', out);
@@ -140,7 +152,7 @@ describe('CUDA setup', { skip: !linuxX64 && 'the CUDA runtime is Linux x64 only'
       for (const f of fs.readdirSync(stubs.providers)) fs.copyFileSync(path.join(stubs.providers, f), path.join(stage, top, 'lib', f));
       const tgz = path.join(tmp, `${top}.tgz`);
       execFileSync('tar', ['-czf', tgz, '-C', stage, top]);
-      const source = await openCudaSource(tgz);
+      const source = await openCudaSource(tgz, ORT_VERSION);
       assert.equal(source.version?.value, ORT_VERSION);
       const out = path.join(tmp, 'from-tgz.so');
       await source.extract('libonnxruntime_providers_cuda.so', out);
@@ -148,7 +160,7 @@ describe('CUDA setup', { skip: !linuxX64 && 'the CUDA runtime is Linux x64 only'
     });
 
     it('a bare folder states no version', async () => {
-      const source = await openCudaSource(stubs.providers);
+      const source = await openCudaSource(stubs.providers, ORT_VERSION);
       assert.equal(source.version, undefined);
       assert.equal(source.libraries.size, 2);
     });
@@ -156,10 +168,10 @@ describe('CUDA setup', { skip: !linuxX64 && 'the CUDA runtime is Linux x64 only'
     it('refuses an archive without the CUDA provider, a truncated one, and a corrupted entry', async () => {
       const partial = path.join(tmp, 'partial.zip');
       pyZip(partial, { [`${NUPKG_DIR}/libonnxruntime_providers_shared.so`]: path.join(stubs.providers, 'libonnxruntime_providers_shared.so') });
-      await assert.rejects(openCudaSource(partial), /holds no libonnxruntime_providers_cuda\.so\. Name onnxruntime 1\.30\.0's Linux GPU package/);
+      await assert.rejects(openCudaSource(partial, ORT_VERSION), /holds no libonnxruntime_providers_cuda\.so\. Name onnxruntime 1\.30\.0's Linux GPU package/);
       const truncated = path.join(tmp, 'truncated.nupkg');
       fs.writeFileSync(truncated, fs.readFileSync(nupkg).subarray(0, 4000));
-      await assert.rejects(openCudaSource(truncated), /not a readable zip archive .*Download the package again/);
+      await assert.rejects(openCudaSource(truncated, ORT_VERSION), /not a readable zip archive .*Download the package again/);
       // Flip one byte inside a stored entry's data: its CRC-32 no longer matches.
       const stored = path.join(tmp, 'stored.zip');
       pyZip(stored, providerFiles(), { stored: true });
@@ -168,7 +180,7 @@ describe('CUDA setup', { skip: !linuxX64 && 'the CUDA runtime is Linux x64 only'
       const at = bytes.indexOf(lib.subarray(0, 64)) + 2000;
       bytes[at] ^= 0xff;
       fs.writeFileSync(stored, bytes);
-      const source = await openCudaSource(stored);
+      const source = await openCudaSource(stored, ORT_VERSION);
       await assert.rejects(source.extract('libonnxruntime_providers_cuda.so', path.join(tmp, 'bad.so')), /fails its CRC-32 check/);
     });
   });
@@ -178,7 +190,7 @@ describe('CUDA setup', { skip: !linuxX64 && 'the CUDA runtime is Linux x64 only'
     let runtime: CudaRuntime;
     before(async () => {
       storage = path.join(tmp, 'global-storage');
-      runtime = await installCudaRuntime({ source: await openCudaSource(nupkg), storageDir: storage, ortModules: ORT_MODULES });
+      runtime = await installCudaRuntime({ source: await openCudaSource(nupkg, ORT_VERSION), storageDir: storage, ortModules: ORT_MODULES });
     });
 
     it('puts the provider libraries beside an exact-version copy of onnxruntime-node, and records them', () => {
@@ -201,10 +213,10 @@ describe('CUDA setup', { skip: !linuxX64 && 'the CUDA runtime is Linux x64 only'
       const old = path.join(tmp, 'old.nupkg');
       pyZip(old, { 'Microsoft.ML.OnnxRuntime.Gpu.Linux.nuspec': nuspec('1.22.0'), ...providerFiles() });
       const other = path.join(tmp, 'other-storage');
-      await assert.rejects(installCudaRuntime({ source: await openCudaSource(old), storageDir: other, ortModules: ORT_MODULES }), new RegExp(`is onnxruntime 1\\.22\\.0 \\(its Microsoft\\.ML\\.OnnxRuntime\\.Gpu\\.Linux\\.nuspec says so\\); OverFill runs onnxruntime ${ORT_VERSION.replace(/\./g, '\\.')}`));
-      await assert.rejects(installCudaRuntime({ source: await openCudaSource(stubs.providers), storageDir: other, ortModules: ORT_MODULES }), /does not say which onnxruntime version it is/);
+      await assert.rejects(installCudaRuntime({ source: await openCudaSource(old, ORT_VERSION), storageDir: other, ortModules: ORT_MODULES }), new RegExp(`is onnxruntime 1\\.22\\.0 \\(its Microsoft\\.ML\\.OnnxRuntime\\.Gpu\\.Linux\\.nuspec says so\\); OverFill runs onnxruntime ${ORT_VERSION.replace(/\./g, '\\.')}`));
+      await assert.rejects(installCudaRuntime({ source: await openCudaSource(stubs.providers, ORT_VERSION), storageDir: other, ortModules: ORT_MODULES }), /does not say which onnxruntime version it is/);
       assert.equal(fs.existsSync(path.join(other, 'cuda', `onnxruntime-${ORT_VERSION}`)), false, 'nothing placed');
-      const confirmed = await installCudaRuntime({ source: await openCudaSource(stubs.providers), storageDir: other, ortModules: ORT_MODULES, acceptUnknownVersion: true });
+      const confirmed = await installCudaRuntime({ source: await openCudaSource(stubs.providers, ORT_VERSION), storageDir: other, ortModules: ORT_MODULES, acceptUnknownVersion: true });
       assert.equal(confirmed.record.sourceVersion, undefined);
       assert.ok((await removeCudaRuntime(other)) > 40e6, 'the copy of onnxruntime is freed');
       assert.equal(fs.existsSync(path.join(other, 'cuda')), false);
@@ -213,7 +225,7 @@ describe('CUDA setup', { skip: !linuxX64 && 'the CUDA runtime is Linux x64 only'
     it('a file that is not a shared library is refused, and the runtime placed before stays', async () => {
       const bad = path.join(tmp, 'bad.nupkg');
       pyZip(bad, { 'Microsoft.ML.OnnxRuntime.Gpu.Linux.nuspec': nuspec(ORT_VERSION), ...providerFiles(), [`${NUPKG_DIR}/libonnxruntime_providers_cuda.so`]: 'text:<html>Not Found</html>' });
-      await assert.rejects(installCudaRuntime({ source: await openCudaSource(bad), storageDir: storage, ortModules: ORT_MODULES }), /is not a Linux x64 shared library/);
+      await assert.rejects(installCudaRuntime({ source: await openCudaSource(bad, ORT_VERSION), storageDir: storage, ortModules: ORT_MODULES }), /is not a Linux x64 shared library/);
       assert.equal(readCudaRuntime(storage, ORT_VERSION)?.record.placedAt, runtime.record.placedAt);
       assert.deepEqual(fs.readdirSync(path.join(storage, 'cuda')), [`onnxruntime-${ORT_VERSION}`]);
     });

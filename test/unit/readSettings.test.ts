@@ -88,4 +88,14 @@ describe('readSettings', () => {
     const fromWorkspace = readSettings(source({}, { 'model.searchPaths': ['/evil'] }), () => undefined);
     assert.deepEqual([...fromWorkspace.modelSearchPaths], []);
   });
+
+  it('overfill.cuda.libraryPaths: only user settings, absolute folders only', () => {
+    const warnings: string[] = [];
+    const s = readSettings(source({ 'cuda.libraryPaths': [' /usr/local/cuda-12/lib64 ', 'lib', 7, '/opt/cudnn/lib'] }), (m) => warnings.push(m));
+    assert.deepEqual([...s.cudaLibraryPaths], ['/usr/local/cuda-12/lib64', '/opt/cudnn/lib']);
+    assert.deepEqual(warnings, ['overfill.cuda.libraryPaths: "lib" is not an absolute path; ignoring it.']);
+    // A workspace could otherwise make the engine load libraries from the repository it opened.
+    const fromWorkspace = readSettings(source({}, { 'cuda.libraryPaths': ['/tmp/evil'] }), () => undefined);
+    assert.deepEqual([...fromWorkspace.cudaLibraryPaths], []);
+  });
 });

@@ -13,9 +13,21 @@ declare const __non_webpack_require__: NodeJS.Require | undefined;
 const nodeRequire = typeof __non_webpack_require__ === 'function' ? __non_webpack_require__ : createRequire(__filename);
 
 /** The package the binding comes from (the log line says where the engine's runtime is). */
-export const ortPath: string = process.env[ORT_PATH_ENV] || 'onnxruntime-node';
+export let ortPath: string = process.env[ORT_PATH_ENV] || 'onnxruntime-node';
 
-const binding = nodeRequire(ortPath) as typeof Ort;
+function load(): typeof Ort {
+  try {
+    return nodeRequire(ortPath) as typeof Ort;
+  } catch (err) {
+    // A CUDA runtime removed from another window while this one ran: the shipped binding still works.
+    if (ortPath === 'onnxruntime-node') throw err;
+    process.emitWarning(`onnxruntime-node at ${ortPath} did not load (${(err as Error).message.split('\n')[0]}); using the extension's own`);
+    ortPath = 'onnxruntime-node';
+    return nodeRequire(ortPath) as typeof Ort;
+  }
+}
+
+const binding = load();
 export const Tensor = binding.Tensor;
 export const InferenceSession = binding.InferenceSession;
 
@@ -23,4 +35,10 @@ export const InferenceSession = binding.InferenceSession;
 export function ortNativeDir(): string {
   const main = nodeRequire.resolve(ortPath); // <package>/dist/index.js
   return path.join(path.dirname(path.dirname(main)), 'bin', 'napi-v6', process.platform, process.arch);
+}
+
+/** The loaded onnxruntime-node's version: the one CUDA provider libraries must match. */
+export function ortVersion(): string {
+  const main = nodeRequire.resolve(ortPath);
+  return (nodeRequire(path.join(path.dirname(path.dirname(main)), 'package.json')) as { version: string }).version;
 }

@@ -2,7 +2,7 @@
 // falls back to the CPU when a GPU provider will not load (ORT throws rather than falling back).
 import type * as ort from 'onnxruntime-node';
 import { checkCuda, splitLibraryPath } from './cuda/cudaReadiness';
-import { InferenceSession, ortNativeDir } from './ortBinding';
+import { InferenceSession, ortNativeDir, ortVersion } from './ortBinding';
 import * as os from 'os';
 import { OverfillError } from '../errors';
 import { softwareAdapterReason } from './gpuAdapter';
@@ -42,7 +42,7 @@ export function providerCandidates(setting: ProviderSetting, platform: NodeJS.Pl
 
 const PROVIDER_HINTS: Record<ProviderName, string> = {
   webgpu: 'WebGPU needs a GPU driver: on Linux the Vulkan loader (libvulkan.so.1) and the GPU\'s Vulkan driver, on Windows DirectX 12, on macOS Metal; or set "overfill.executionProvider" to "cpu"',
-  cuda: 'onnxruntime could not start its CUDA provider; the log\'s "engine stderr" lines say why. It needs an NVIDIA GPU and driver, the CUDA runtime and cuDNN its provider libraries link, and those libraries from onnxruntime 1.30.0 ("OverFill: Set Up CUDA"); or set "overfill.executionProvider" to "cpu"',
+  cuda: 'onnxruntime could not start its CUDA provider; the log\'s "engine stderr" lines say why. It needs an NVIDIA GPU and driver, the CUDA runtime and cuDNN its provider libraries link, and those libraries from this onnxruntime version ("OverFill: Set Up CUDA"); or set "overfill.executionProvider" to "cpu"',
   dml: 'DirectML needs Windows 10 1903+ with a DirectX 12 GPU; or set "overfill.executionProvider" to "cpu"',
   cpu: '',
 };
@@ -122,7 +122,7 @@ export async function openSessions(planFor: (provider: ProviderName) => SessionP
     }
     if (provider === 'cuda') {
       // ORT's own error is "Failed to load shared library": say which library, and what provides it.
-      const cuda = await checkCuda({ runtimeDir: ortNativeDir(), ldLibraryPath: splitLibraryPath(process.env.LD_LIBRARY_PATH) });
+      const cuda = await checkCuda({ runtimeDir: ortNativeDir(), ortVersion: ortVersion(), ldLibraryPath: splitLibraryPath(process.env.LD_LIBRARY_PATH) });
       if (!cuda.ready) {
         fallbacks.push({ provider, reason: `${sentence(cuda.problems.join('; '))}.`, requested: setting === provider });
         continue;

@@ -5,7 +5,7 @@
 // engine process's environment is computed in one place.
 import * as path from 'path';
 import * as vscode from 'vscode';
-import { cudaEngineEnv, installCudaRuntime, ortVersionIn, readCudaRuntime, removeCudaRuntime, versionVerdict, type CudaRuntime } from '../../cudaSetup/cudaRuntime';
+import { cudaEngineEnv, cudaStorageExists, installCudaRuntime, ortVersionIn, readCudaRuntime, removeCudaRuntime, versionVerdict, type CudaRuntime } from '../../cudaSetup/cudaRuntime';
 import { openCudaSource } from '../../cudaSetup/cudaSource';
 import { checkCuda, splitLibraryPath, type CudaReadiness } from '../../engine/runtime/cuda/cudaReadiness';
 import type { ErrorReporter } from '../errors/errorReporter';
@@ -43,9 +43,18 @@ export class CudaSetup {
     return this.runtime !== undefined;
   }
 
-  /** The engine process's environment now: empty unless a CUDA runtime is set up. */
+  /**
+   * The engine process's environment, asked at every start: no CUDA runtime unless one is set
+   * up and still whole (another window may have removed it since).
+   */
   engineEnv(): Record<string, string> {
+    if (this.runtime && this.ortVersion) this.runtime = readCudaRuntime(this.storageDir, this.ortVersion);
     return cudaEngineEnv(this.runtime, this.settings().cudaLibraryPaths);
+  }
+
+  /** Restarts the engine on the current environment; a load that fails is reported by the controller. */
+  private async restart(model: ModelController): Promise<void> {
+    await model.restartEngine(this.settings()).catch(() => undefined);
   }
 
   async run(model: ModelController): Promise<void> {
@@ -57,12 +66,9 @@ export class CudaSetup {
     const items: (vscode.QuickPickItem & { action: Action })[] = [
       { label: '$(folder) From a folder…', detail: WHAT_TO_NAME.replace(/\{v\}/g, v), action: 'folder' },
       { label: '$(archive) From an archive…', detail: 'a .nupkg, .whl, .zip, .tgz or .tar.gz of that package: nothing is downloaded', action: 'archive' },
-      ...(this.runtime
-        ? [
-            { label: '$(pulse) Check again', detail: `what CUDA still needs here (set up from ${this.runtime.record.source})`, action: 'check' as const },
-            { label: '$(trash) Remove the CUDA setup', detail: 'frees its copy of onnxruntime and the provider libraries', action: 'remove' as const },
-          ]
-        : []),
+      ...(this.runtime ? [{ label: '$(pulse) Check again', detail: `what CUDA still needs here (set up from ${this.runtime.record.source})`, action: 'check' as const }] : []),
+      // Also a setup for an onnxruntime-node version this extension no longer ships.
+      ...(cudaStorageExists(this.storageDir) ? [{ label: '$(trash) Remove the CUDA setup', detail: 'frees its copy of onnxruntime and the provider libraries', action: 'remove' as const }] : []),
     ];
     const picked = await vscode.window.showQuickPick(items, {
       title: 'OverFill: Set Up CUDA',
@@ -86,7 +92,7 @@ export class CudaSetup {
 
   private async install(given: string, model: ModelController): Promise<void> {
     const v = this.ortVersion!;
-    const source = await openCudaSource(given);
+    const source = await openCudaSource(given, v);
     let acceptUnknownVersion = false;
     if (versionVerdict(source, v) === 'unknown') {
       const use = await vscode.window.showWarningMessage(
@@ -102,12 +108,12 @@ export class CudaSetup {
     );
     const mb = this.runtime.record.files.reduce((n, f) => n + f.bytes, 0) / 1e6;
     this.log.info(`CUDA provider libraries placed in ${this.runtime.nativeDir} (${mb.toFixed(1)} MB) from ${given}${source.version ? ` (onnxruntime ${source.version.value}, per ${source.version.from})` : ' (version confirmed by the user)'}.`);
-    await model.restartEngine(this.engineEnv(), this.settings());
+    await this.restart(model);
     await this.report(await this.check(), model);
   }
 
   private check(): Promise<CudaReadiness> {
-    return checkCuda({ runtimeDir: this.runtime!.nativeDir, ldLibraryPath: splitLibraryPath(this.engineEnv().LD_LIBRARY_PATH) });
+    return checkCuda({ ortVersion: this.ortVersion!, runtimeDir: this.runtime!.nativeDir, ldLibraryPath: splitLibraryPath(this.engineEnv().LD_LIBRARY_PATH) });
   }
 
   private async report(readiness: CudaReadiness, model: ModelController): Promise<void> {
@@ -134,10 +140,11 @@ export class CudaSetup {
   }
 
   private async remove(model: ModelController): Promise<void> {
-    const freed = await removeCudaRuntime(this.storageDir);
+    // The engine leaves the copy first: its libraries are not deleted under a running process.
     this.runtime = undefined;
+    await this.restart(model);
+    const freed = await removeCudaRuntime(this.storageDir);
     this.log.info(`Removed the CUDA setup (${(freed / 1e6).toFixed(0)} MB).`);
-    await model.restartEngine(this.engineEnv(), this.settings());
     const note = this.settings().executionProvider === 'cuda' ? ' "overfill.executionProvider" is still "cuda": the model now runs on the CPU until you change it.' : '';
     void vscode.window.showInformationMessage(`OverFill: removed the CUDA setup (${(freed / 1e6).toFixed(0)} MB freed).${note}`);
   }
@@ -145,7 +152,6 @@ export class CudaSetup {
   /** `overfill.cuda.libraryPaths` changed: the dynamic linker reads them only when a process starts. */
   async libraryPathsChanged(model: ModelController): Promise<void> {
     this.log.info('overfill.cuda.libraryPaths changed: restarting the engine process with them.');
-    // A load that fails is reported by the controller.
-    await model.restartEngine(this.engineEnv(), this.settings()).catch(() => undefined);
+    await this.restart(model);
   }
 }

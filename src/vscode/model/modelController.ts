@@ -121,12 +121,15 @@ export class ModelController {
    * model was asked for, loads what the settings name on it (also when folder and provider
    * are the same as before: the runtime under them changed).
    */
-  async restartEngine(env: Record<string, string>, settings: OverfillSettings): Promise<ModelInfo | undefined> {
-    const wasStarted = this.started;
-    await this.client.restartWith(env);
-    if (!wasStarted) return undefined;
+  async restartEngine(settings: OverfillSettings): Promise<ModelInfo | undefined> {
+    const stopping = this.client.restartWith();
+    if (!this.started) return stopping.then(() => undefined);
+    // Sent before the old process is gone, so the new one starts with this load: a suggestion
+    // asked for meanwhile waits for it instead of reloading the last model by itself.
     this.loadingKey = undefined;
-    return this.load(settings);
+    const loading = this.load(settings);
+    await stopping;
+    return loading;
   }
 
   private showReady(info: ModelInfo): void {

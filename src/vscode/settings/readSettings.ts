@@ -1,5 +1,6 @@
 // Reads `overfill.*` into a typed, frozen snapshot, with bad values clamped and each distinct
 // warning passed on once. No VS Code import: the source is an interface, so this is unit-tested.
+import * as path from 'path';
 import { PROVIDER_SETTINGS, type ProviderSetting } from '../../engine/runtime/providerNames';
 
 export interface OverfillSettings {
@@ -98,7 +99,10 @@ export function readSettings(c: SettingsSource, warn: Warn): OverfillSettings {
 function readFolderList(c: SettingsSource, key: string, warn: Warn): string[] {
   const value = c.inspect<unknown>(key)?.globalValue ?? [];
   if (!Array.isArray(value)) warn(`overfill.${key} must be a list of folder paths; ignoring it.`);
-  return (Array.isArray(value) ? value : []).filter((p): p is string => typeof p === 'string' && p.trim() !== '').map((p) => p.trim());
+  const folders = (Array.isArray(value) ? value : []).filter((p): p is string => typeof p === 'string' && p.trim() !== '').map((p) => p.trim());
+  // A relative path would be read against whatever folder the process happens to run in.
+  for (const p of folders) if (!path.isAbsolute(p)) warn(`overfill.${key}: "${p}" is not an absolute path; ignoring it.`);
+  return folders.filter((p) => path.isAbsolute(p));
 }
 
 const DEFAULT_LANGUAGES: Readonly<Record<string, boolean>> = { '*': true, plaintext: false, markdown: false, scminput: false };

@@ -24,6 +24,8 @@ export interface CudaCheckOptions {
   ldLibraryPath: readonly string[];
   platform?: NodeJS.Platform;
   arch?: string;
+  /** The onnxruntime version the provider libraries must be from (for the messages). */
+  ortVersion: string;
   /** Where the NVIDIA kernel driver says its version (a test points it elsewhere). */
   driverVersionFile?: string;
 }
@@ -41,7 +43,7 @@ export async function checkCuda(options: CudaCheckOptions): Promise<CudaReadines
   const files = CUDA_PROVIDER_FILES.map((f) => path.join(options.runtimeDir, f));
   const present = await Promise.all(files.map((f) => fs.stat(f).then(() => true, () => false)));
   if (present.some((p) => !p)) {
-    const none = 'the CUDA provider libraries are not set up: run "OverFill: Set Up CUDA" with onnxruntime 1.30.0\'s Linux GPU package';
+    const none = `the CUDA provider libraries are not set up: run "OverFill: Set Up CUDA" with onnxruntime ${options.ortVersion}'s Linux GPU package`;
     return { ready: false, problems: [none], summary: none };
   }
   const search = await librarySearch(options.ldLibraryPath);

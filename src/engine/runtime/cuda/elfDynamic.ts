@@ -13,6 +13,7 @@ export interface ElfDynamic {
   rpath: string[];
 }
 
+const EM_X86_64 = 62;
 const PT_LOAD = 1;
 const PT_DYNAMIC = 2;
 const DT_NULL = 0n;
@@ -38,9 +39,15 @@ export async function readElfDynamic(file: string): Promise<ElfDynamic> {
     if (header.readUInt32BE(0) !== 0x7f454c46) throw notElf(file, 'it has no ELF signature');
     // Class 2 = 64-bit, data 1 = little-endian: the only kind onnxruntime-node's CUDA build runs on.
     if (header[4] !== 2 || header[5] !== 1) throw notElf(file, 'it is not a 64-bit little-endian ELF file');
+    if (header.readUInt16LE(18) !== EM_X86_64) throw notElf(file, `it is built for another CPU (ELF machine ${header.readUInt16LE(18)}, not x86-64)`);
+    const { size } = await handle.stat();
+    const fits = (offset: number, length: number, what: string): void => {
+      if (offset + length > size) throw notElf(file, `its ${what} runs past the end of the file: is it complete?`);
+    };
     const phoff = Number(header.readBigUInt64LE(32));
     const phentsize = header.readUInt16LE(54);
     const phnum = header.readUInt16LE(56);
+    fits(phoff, phentsize * phnum, 'program header table');
     const table = await read(phoff, phentsize * phnum);
     const loads: { vaddr: bigint; offset: bigint; filesz: bigint }[] = [];
     let dynamic: { offset: number; size: number } | undefined;
@@ -54,6 +61,7 @@ export async function readElfDynamic(file: string): Promise<ElfDynamic> {
       if (type === PT_DYNAMIC) dynamic = { offset: Number(offset), size: Number(filesz) };
     }
     if (!dynamic) throw notElf(file, 'it has no dynamic section (a static executable, not a shared library)');
+    fits(dynamic.offset, dynamic.size, 'dynamic section');
     const entries = await read(dynamic.offset, dynamic.size);
     const tags: [bigint, bigint][] = [];
     for (let at = 0; at + 16 <= entries.length; at += 16) {
@@ -68,7 +76,9 @@ export async function readElfDynamic(file: string): Promise<ElfDynamic> {
     // DT_STRTAB is an address: map it to the file through the segment that loads it.
     const seg = loads.find((l) => strtab >= l.vaddr && strtab < l.vaddr + l.filesz);
     if (!seg) throw notElf(file, 'its string table lies outside every loaded segment');
-    const strings = await read(Number(strtab - seg.vaddr + seg.offset), Number(strsz));
+    const stringsAt = Number(strtab - seg.vaddr + seg.offset);
+    fits(stringsAt, Number(strsz), 'string table');
+    const strings = await read(stringsAt, Number(strsz));
     const str = (offset: bigint): string => {
       const start = Number(offset);
       const end = strings.indexOf(0, start);
