@@ -1,12 +1,11 @@
 // Execution providers: which to try for a setting on this platform, and session creation that
 // falls back to the CPU when a GPU provider will not load (ORT throws rather than falling back).
 import type * as ort from 'onnxruntime-node';
-import { checkCuda, splitLibraryPath } from './cuda/cudaReadiness';
-import { InferenceSession, ortNativeDir, ortVersion } from './ortBinding';
 import * as os from 'os';
 import { OverfillError } from '../errors';
+import { checkCuda, splitLibraryPath } from './cuda/cudaReadiness';
 import { softwareAdapterReason } from './gpuAdapter';
-
+import { InferenceSession, ortNativeDir, ortVersion } from './ortBinding';
 import type { ProviderName, ProviderSetting } from './providerNames';
 
 export type { ProviderName, ProviderSetting } from './providerNames';
