@@ -117,10 +117,10 @@ export class CompletionEngine {
   }
 
   /** Prompt budget: the request's, within the model's context minus room to generate. */
-  private budget(contextTokens: number, maxNewTokens: number): number {
+  private budget(contextTokens: number, maxNewTokens: number, setting = 'overfill.maxNewTokens'): number {
     const limit = this.pair.manifest.contextLength - maxNewTokens;
     if (limit < 8) {
-      throw new OverfillError('INPUT_REJECTED', `maxNewTokens (${maxNewTokens}) leaves no room for a prompt in this model's ${this.pair.manifest.contextLength}-token context. Lower "overfill.maxNewTokens".`);
+      throw new OverfillError('INPUT_REJECTED', `${setting} (${maxNewTokens}) leaves no room for a prompt in this model's ${this.pair.manifest.contextLength}-token context. Lower "${setting}".`);
     }
     return Math.min(contextTokens, limit);
   }
@@ -253,7 +253,7 @@ export class CompletionEngine {
   /** The ids Explain sends: the chat-template turn, or the code and an opened comment. */
   buildExplainPrompt(req: ExplainRequest): number[] {
     const { tokenizer } = this.pair;
-    const budget = this.budget(req.contextTokens, req.maxNewTokens);
+    const budget = this.budget(req.contextTokens, req.maxNewTokens, 'overfill.explain.maxNewTokens');
     const template = tokenizer.chatTemplate;
     if (template === undefined) return buildPlainPrompt(tokenizer, explainPromptText(req.code, req.languageId), budget);
     // The code loses its first quarter (from a line start) until the turn fits; the template
