@@ -6,11 +6,10 @@ import { createHash } from 'crypto';
 import { createReadStream, existsSync, promises as fs, readFileSync, statSync } from 'fs';
 import * as path from 'path';
 import { pipeline } from 'stream/promises';
-import { OverfillError } from '../engine/errors';
 import { CUDA_PROVIDER_FILES } from '../engine/runtime/cuda/cudaReadiness';
 import { readElfDynamic } from '../engine/runtime/cuda/elfDynamic';
 import { ORT_PATH_ENV } from '../engine/runtime/runtimeEnv';
-import type { CudaSource } from './cudaSource';
+import { cudaSetupError, type CudaSource } from './cudaSource';
 
 export const CUDA_STORAGE_DIR = 'cuda';
 const RECORD = 'setup.json';
@@ -43,17 +42,13 @@ export interface CudaRuntime {
   record: CudaSetupRecord;
 }
 
-function setupError(message: string): OverfillError {
-  return new OverfillError('CUDA_SETUP_FAILED', message);
-}
-
 /** The version of the onnxruntime-node in `modules` (a node_modules folder). */
 export function ortVersionIn(modules: string): string {
   const file = path.join(modules, 'onnxruntime-node', 'package.json');
   try {
     return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
   } catch (err) {
-    throw setupError(`The extension's own onnxruntime-node is unreadable (${file}: ${(err as Error).message}). Reinstall the extension.`);
+    throw cudaSetupError(`The extension's own onnxruntime-node is unreadable (${file}: ${(err as Error).message}). Reinstall the extension.`);
   }
 }
 
@@ -95,14 +90,14 @@ export interface InstallOptions {
  */
 export async function installCudaRuntime(options: InstallOptions): Promise<CudaRuntime> {
   const { source, storageDir, ortModules, progress = () => undefined } = options;
-  if (process.platform !== 'linux' || process.arch !== 'x64') throw setupError('CUDA from Node exists only on Linux x64: onnxruntime-node has no CUDA build for Windows or macOS. WebGPU (and DirectML on Windows) run the model on the GPU there.');
+  if (process.platform !== 'linux' || process.arch !== 'x64') throw cudaSetupError('CUDA from Node exists only on Linux x64: onnxruntime-node has no CUDA build for Windows or macOS. WebGPU (and DirectML on Windows) run the model on the GPU there.');
   const ortVersion = ortVersionIn(ortModules);
   const verdict = versionVerdict(source, ortVersion);
   if (typeof verdict === 'object') {
-    throw setupError(`${source.given} is onnxruntime ${verdict.mismatch} (its ${source.version!.from} says so); OverFill runs onnxruntime ${ortVersion}, and provider libraries of another version fail to load or crash it. Use onnxruntime ${ortVersion}'s Linux GPU package.`);
+    throw cudaSetupError(`${source.given} is onnxruntime ${verdict.mismatch} (its ${source.version!.from} says so); OverFill runs onnxruntime ${ortVersion}, and provider libraries of another version fail to load or crash it. Use onnxruntime ${ortVersion}'s Linux GPU package.`);
   }
   if (verdict === 'unknown' && !options.acceptUnknownVersion) {
-    throw setupError(`${source.given} does not say which onnxruntime version it is. Use onnxruntime ${ortVersion}'s Linux GPU package, or confirm that these files are from it.`);
+    throw cudaSetupError(`${source.given} does not say which onnxruntime version it is. Use onnxruntime ${ortVersion}'s Linux GPU package, or confirm that these files are from it.`);
   }
   const root = path.join(storageDir, CUDA_STORAGE_DIR);
   await fs.mkdir(root, { recursive: true });

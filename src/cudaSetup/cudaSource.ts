@@ -27,8 +27,14 @@ const TAR = /\.(tgz|tar\.gz|tar)$/i;
 const MAX_FOLDER_ENTRIES = 50_000;
 const MAX_DEPTH = 8;
 
-function setupError(message: string): OverfillError {
+/** The error this setup's refusals share. */
+export function cudaSetupError(message: string): OverfillError {
   return new OverfillError('CUDA_SETUP_FAILED', message);
+}
+
+/** What to name, for the command's picker and this module's refusals. */
+export function whatToName(v: string): string {
+  return `onnxruntime ${v}'s Linux GPU package (Microsoft.ML.OnnxRuntime.Gpu.Linux ${v}, a .nupkg), the onnxruntime-linux-x64-gpu-${v} release archive, the onnxruntime-gpu ${v} wheel, or a folder extracted from one of them`;
 }
 
 /** Which of several copies to take: the Linux x64 one of a multi-platform package. */
@@ -57,11 +63,11 @@ const TEXT_WITH_VERSION = (name: string): boolean => name.endsWith('.nuspec') ||
 /** `ortVersion`: the onnxruntime version the libraries must be from (for the messages). */
 export async function openCudaSource(given: string, ortVersion: string): Promise<CudaSource> {
   const stat = await fs.stat(given).catch(() => undefined);
-  if (!stat) throw setupError(`${given} does not exist.`);
+  if (!stat) throw cudaSetupError(`${given} does not exist.`);
   if (stat.isDirectory()) return openFolder(given, ortVersion);
   if (ZIP.test(given)) return openZip(given, ortVersion);
   if (TAR.test(given)) return openTar(given, ortVersion);
-  throw setupError(`${given} is neither a folder nor an archive this command reads (.nupkg, .whl, .zip, .tgz, .tar.gz, .tar).`);
+  throw cudaSetupError(`${given} is neither a folder nor an archive this command reads (.nupkg, .whl, .zip, .tgz, .tar.gz, .tar).`);
 }
 
 function found(given: string, names: readonly string[], v: string): Map<string, string> {
@@ -72,7 +78,7 @@ function found(given: string, names: readonly string[], v: string): Map<string, 
   }
   const missing = CUDA_PROVIDER_FILES.filter((l) => !libraries.has(l));
   if (missing.length) {
-    throw setupError(`${given} holds no ${missing.join(' or ')}. Name onnxruntime ${v}'s Linux GPU package (Microsoft.ML.OnnxRuntime.Gpu.Linux ${v}, a .nupkg), the onnxruntime-linux-x64-gpu-${v} release archive, the onnxruntime-gpu ${v} wheel, or a folder extracted from one of them.`);
+    throw cudaSetupError(`${given} holds no ${missing.join(' or ')}. Name ${whatToName(v)}.`);
   }
   return libraries;
 }
@@ -88,7 +94,7 @@ async function openFolder(given: string, ortVersion: string): Promise<CudaSource
     }
   };
   await walk(given, 0);
-  if (names.length > MAX_FOLDER_ENTRIES) throw setupError(`${given} holds more than ${MAX_FOLDER_ENTRIES} files: name the package's own folder.`);
+  if (names.length > MAX_FOLDER_ENTRIES) throw cudaSetupError(`${given} holds more than ${MAX_FOLDER_ENTRIES} files: name the package's own folder.`);
   const libraries = found(given, names, ortVersion);
   let version: CudaSource['version'];
   for (const n of names) {
@@ -120,7 +126,7 @@ async function openZip(given: string, ortVersion: string): Promise<CudaSource> {
 
 function run(args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile('tar', args, { maxBuffer: 64 << 20 }, (err, stdout, stderr) => (err ? reject(setupError(`tar could not read the archive: ${(stderr || err.message).trim().split('\n')[0]}. Download it again.`)) : resolve(stdout)));
+    execFile('tar', args, { maxBuffer: 64 << 20 }, (err, stdout, stderr) => (err ? reject(cudaSetupError(`tar could not read the archive: ${(stderr || err.message).trim().split('\n')[0]}. Download it again.`)) : resolve(stdout)));
   });
 }
 
@@ -147,7 +153,7 @@ async function openTar(given: string, ortVersion: string): Promise<CudaSource> {
     });
     await pipeline(tar.stdout, createWriteStream(dest));
     const code = await exited;
-    if (code !== 0) throw setupError(`tar could not extract ${name} from ${given} (${stderr.trim().split('\n')[0] || `exit code ${code}`}). Download the archive again.`);
+    if (code !== 0) throw cudaSetupError(`tar could not extract ${name} from ${given} (${stderr.trim().split('\n')[0] || `exit code ${code}`}). Download the archive again.`);
   };
   return { given, version, libraries, extract };
 }

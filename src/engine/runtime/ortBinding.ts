@@ -31,14 +31,17 @@ const binding = load();
 export const Tensor = binding.Tensor;
 export const InferenceSession = binding.InferenceSession;
 
+/** The loaded package's folder (resolved from its main, <package>/dist/index.js). */
+function packageDir(): string {
+  return path.dirname(path.dirname(nodeRequire.resolve(ortPath)));
+}
+
 /** The folder holding the native library ORT looks for provider libraries beside. */
 export function ortNativeDir(): string {
-  const main = nodeRequire.resolve(ortPath); // <package>/dist/index.js
-  return path.join(path.dirname(path.dirname(main)), 'bin', 'napi-v6', process.platform, process.arch);
+  return path.join(packageDir(), 'bin', 'napi-v6', process.platform, process.arch);
 }
 
 /** The loaded onnxruntime-node's version: the one CUDA provider libraries must match. */
 export function ortVersion(): string {
-  const main = nodeRequire.resolve(ortPath);
-  return (nodeRequire(path.join(path.dirname(path.dirname(main)), 'package.json')) as { version: string }).version;
+  return (nodeRequire(path.join(packageDir(), 'package.json')) as { version: string }).version;
 }

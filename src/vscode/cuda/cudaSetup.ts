@@ -6,14 +6,13 @@
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { cudaEngineEnv, cudaStorageExists, installCudaRuntime, ortVersionIn, readCudaRuntime, removeCudaRuntime, versionVerdict, type CudaRuntime } from '../../cudaSetup/cudaRuntime';
-import { openCudaSource } from '../../cudaSetup/cudaSource';
+import { openCudaSource, whatToName } from '../../cudaSetup/cudaSource';
 import { checkCuda, splitLibraryPath, type CudaReadiness } from '../../engine/runtime/cuda/cudaReadiness';
 import type { ErrorReporter } from '../errors/errorReporter';
 import type { ModelController } from '../model/modelController';
 import type { OverfillSettings } from '../settings/settings';
 
 const SUPPORTED = process.platform === 'linux' && process.arch === 'x64';
-const WHAT_TO_NAME = 'onnxruntime {v}\'s Linux GPU package: Microsoft.ML.OnnxRuntime.Gpu.Linux {v} (.nupkg), the onnxruntime-linux-x64-gpu-{v} release archive, the onnxruntime-gpu {v} wheel, or a folder extracted from one';
 
 type Action = 'folder' | 'archive' | 'check' | 'remove';
 
@@ -64,7 +63,7 @@ export class CudaSetup {
     }
     const v = this.ortVersion;
     const items: (vscode.QuickPickItem & { action: Action })[] = [
-      { label: '$(folder) From a folder…', detail: WHAT_TO_NAME.replace(/\{v\}/g, v), action: 'folder' },
+      { label: '$(folder) From a folder…', detail: whatToName(v), action: 'folder' },
       { label: '$(archive) From an archive…', detail: 'a .nupkg, .whl, .zip, .tgz or .tar.gz of that package: nothing is downloaded', action: 'archive' },
       ...(this.runtime ? [{ label: '$(pulse) Check again', detail: `what CUDA still needs here (set up from ${this.runtime.record.source})`, action: 'check' as const }] : []),
       // Also a setup for an onnxruntime-node version this extension no longer ships.
